@@ -1,0 +1,915 @@
+/*
+ * account.c - one account's state: counting events into it, moving it
+ * through time, and reporting what changed as alerts.
+ *
+ * DESIGN
+ * Events are counted into daily buckets (ascending by day, at most two
+ * windows of them) and into a few bounded sets and lists; scores are
+ * never stored, only recomputed from those (scores.c), so an account can
+ * be evaluated at any later moment and the rules can change between two
+ * evaluations.
+ *
+ * Time only moves forward.  An account's clock is the latest event time
+ * or evaluation it has seen.  Before an event from a later day is
+ * counted, the account is evaluated at each midnight on the way at which
+ * something can change (sk_account_next_due_ms() finds them: a bucket,
+ * login or sample leaving a window, the loyalty timer running out).  Days
+ * at which nothing can change are skipped, which gives the same alerts as
+ * visiting every midnight, at the cost of the days that matter only.
+ *
+ * After every event and every such midnight the scores are compared with
+ * what was last reported, and each difference becomes one alert with a
+ * deterministic id.  A late event (from a day before the clock) lands in
+ * its own day and the account is re-evaluated at its clock.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scorekeeper/account.h"
+#include "scorekeeper/scores.h"
+
+/* --- small helpers -------------------------------------------------- */
+
+static void inc16(uint16_t *counter)
+{
+    if (*counter < UINT16_MAX)
+        (*counter)++;
+}
+
+static int32_t clock_day(const sk_account_t *a)
+{
+    return sk_day_of(a->clock_ms);
+}
+
+/* First day of the current window and of the span the buckets keep. */
+static int32_t window_start(const sk_account_t *a, const sk_rules_t *r)
+{
+    return clock_day(a) - r->window_days + 1;
+}
+
+static int32_t kept_start(const sk_account_t *a, const sk_rules_t *r)
+{
+    return clock_day(a) - 2 * r->window_days + 1;
+}
+
+/* --- day buckets ---------------------------------------------------- */
+
+/* The bucket of @p day, created in order if absent; NULL if out of memory. */
+static sk_day_bucket_t *bucket_for(sk_account_t *a, int32_t day)
+{
+    int i = a->n_days;
+    while (i > 0 && a->days[i - 1].day > day)
+        i--;
+    if (i > 0 && a->days[i - 1].day == day)
+        return &a->days[i - 1];
+    if (a->n_days == a->cap_days) {
+        int cap = a->cap_days ? a->cap_days * 2 : 8;
+        sk_day_bucket_t *grown = realloc(a->days, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        a->days = grown;
+        a->cap_days = cap;
+    }
+    memmove(&a->days[i + 1], &a->days[i],
+            (size_t)(a->n_days - i) * sizeof a->days[0]);
+    memset(&a->days[i], 0, sizeof a->days[i]);
+    a->days[i].day = day;
+    a->n_days++;
+    return &a->days[i];
+}
+
+/* Drop what no window can see any more: buckets and samples older than
+ * two windows, cancels and outreach older than one. */
+static void prune(sk_account_t *a, const sk_rules_t *r)
+{
+    int32_t kept = kept_start(a, r), win = window_start(a, r);
+    int drop = 0;
+    while (drop < a->n_days && a->days[drop].day < kept)
+        drop++;
+    if (drop) {
+        memmove(a->days, a->days + drop,
+                (size_t)(a->n_days - drop) * sizeof a->days[0]);
+        a->n_days -= drop;
+    }
+    drop = 0;
+    while (drop < a->n_responses && a->responses[drop].day < kept)
+        drop++;
+    if (drop) {
+        memmove(a->responses, a->responses + drop,
+                (size_t)(a->n_responses - drop) * sizeof a->responses[0]);
+        a->n_responses -= drop;
+    }
+    int n = 0;
+    for (int i = 0; i < a->n_open_cancels; i++)
+        if (sk_day_of(a->open_cancels[i]) >= win)
+            a->open_cancels[n++] = a->open_cancels[i];
+    a->n_open_cancels = n;
+    n = 0;
+    for (int i = 0; i < a->n_outreach; i++)
+        if (sk_day_of(a->outreach[i]) >= win)
+            a->outreach[n++] = a->outreach[i];
+    a->n_outreach = n;
+}
+
+/* --- bounded sets --------------------------------------------------- */
+
+/* Insert @p ts into an ascending list of capacity @p cap, dropping the
+ * oldest entry when full. */
+static void list_insert_ts(int64_t *list, int *n, int cap, int64_t ts)
+{
+    if (*n == cap) {
+        if (ts < list[0])
+            return;
+        memmove(list, list + 1, (size_t)(cap - 1) * sizeof *list);
+        (*n)--;
+    }
+    int i = *n;
+    while (i > 0 && list[i - 1] > ts) {
+        list[i] = list[i - 1];
+        i--;
+    }
+    list[i] = ts;
+    (*n)++;
+}
+
+/* Record that a person of @p kind named by @p hash was seen on @p day.
+ * When the set is full, the entry seen longest ago makes room: the rules
+ * count people in the current window, which the most recent cover. */
+static void person_touch(sk_account_t *a, sk_person_kind_t kind,
+                         uint64_t hash, int32_t day)
+{
+    int oldest = -1;
+    for (int i = 0; i < a->n_people; i++) {
+        sk_person_t *p = &a->people[i];
+        if (p->kind == kind && p->hash == hash) {
+            if (day > p->last_day)
+                p->last_day = day;
+            return;
+        }
+        if (oldest < 0 || p->last_day < a->people[oldest].last_day)
+            oldest = i;
+    }
+    sk_person_t *slot;
+    if (a->n_people < SK_ACCOUNT_MAX_PEOPLE) {
+        slot = &a->people[a->n_people++];
+    } else {
+        if (a->people[oldest].last_day > day)
+            return;
+        slot = &a->people[oldest];
+    }
+    slot->kind = (uint8_t)kind;
+    slot->hash = hash;
+    slot->last_day = day;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    return sk_hash64(s, strlen(s), SK_HASH_SEED);
+}
+
+/* Record a feature use.  @returns true if it is the first use ever.
+ * When the set is full, a catalogue feature replaces the entry used
+ * longest ago that is not in the catalogue; other features go untracked
+ * (and earn no first-use points), so the catalogue is always exact. */
+static bool feature_touch(sk_account_t *a, const sk_rules_t *r,
+                          const char *key, int32_t day)
+{
+    uint64_t h = hash_str(key);
+    for (int i = 0; i < a->n_features; i++) {
+        if (a->features[i].hash == h) {
+            if (day > a->features[i].last_day)
+                a->features[i].last_day = day;
+            return false;
+        }
+    }
+    sk_feature_use_t *slot = NULL;
+    if (a->n_features < SK_ACCOUNT_MAX_FEATURES) {
+        slot = &a->features[a->n_features++];
+    } else if (sk_rules_feature_index(r, key) >= 0) {
+        for (int i = 0; i < a->n_features; i++) {
+            bool in_catalogue = false;
+            for (int f = 0; f < r->engagement.n_features && !in_catalogue; f++)
+                in_catalogue =
+                    hash_str(r->engagement.features[f].key) ==
+                    a->features[i].hash;
+            if (!in_catalogue &&
+                (!slot || a->features[i].last_day < slot->last_day))
+                slot = &a->features[i];
+        }
+    }
+    if (!slot)
+        return false;
+    slot->hash = h;
+    slot->last_day = day;
+    return true;
+}
+
+/* Record the month of a login.  @returns true if it is the month's first. */
+static bool login_month_touch(sk_account_t *a, int32_t month)
+{
+    int i = a->n_login_months;
+    while (i > 0 && a->login_months[i - 1] > month)
+        i--;
+    if (i > 0 && a->login_months[i - 1] == month)
+        return false;
+    if (a->n_login_months == SK_ACCOUNT_MAX_MONTHS) {
+        /* Older than every remembered month: assume already credited. */
+        if (i == 0)
+            return false;
+        memmove(a->login_months, a->login_months + 1,
+                (size_t)(i - 1) * sizeof a->login_months[0]);
+        a->login_months[i - 1] = month;
+        return true;
+    }
+    memmove(&a->login_months[i + 1], &a->login_months[i],
+            (size_t)(a->n_login_months - i) * sizeof a->login_months[0]);
+    a->login_months[i] = month;
+    a->n_login_months++;
+    return true;
+}
+
+/* --- duplicate ids -------------------------------------------------- */
+
+static int ensure_seen_capacity(sk_account_t *a, const sk_rules_t *r)
+{
+    if (a->cap_seen >= r->dedup_max_ids)
+        return SK_OK;
+    /* Unroll the ring into a larger array, oldest first. */
+    sk_seen_id_t *grown = malloc((size_t)r->dedup_max_ids * sizeof *grown);
+    if (!grown)
+        return SK_ERR;
+    int start = a->n_seen == a->cap_seen ? a->seen_next : 0;
+    for (int i = 0; i < a->n_seen; i++)
+        grown[i] = a->seen[(start + i) % a->cap_seen];
+    free(a->seen);
+    a->seen = grown;
+    a->seen_next = a->n_seen;
+    a->cap_seen = r->dedup_max_ids;
+    return SK_OK;
+}
+
+static bool seen_before(const sk_account_t *a, const sk_rules_t *r,
+                        uint64_t h, int64_t ts)
+{
+    int64_t horizon = (int64_t)r->dedup_horizon_days * SK_DAY_MS;
+    for (int i = 0; i < a->n_seen; i++)
+        if (a->seen[i].hash == h && llabs(a->seen[i].ts_ms - ts) <= horizon)
+            return true;
+    return false;
+}
+
+static void remember_id(sk_account_t *a, uint64_t h, int64_t ts)
+{
+    if (a->cap_seen == 0)
+        return;
+    a->seen[a->seen_next].hash = h;
+    a->seen[a->seen_next].ts_ms = ts;
+    a->seen_next = (a->seen_next + 1) % a->cap_seen;
+    if (a->n_seen < a->cap_seen)
+        a->n_seen++;
+}
+
+/* --- reporting ------------------------------------------------------ */
+
+static sk_severity_t health_severity(sk_health_t h)
+{
+    return h == SK_HEALTH_AT_RISK ? SK_SEVERITY_RED
+           : h == SK_HEALTH_WATCH ? SK_SEVERITY_YELLOW
+                                  : SK_SEVERITY_INFO;
+}
+
+/* Why the health tier is what it is, for the health_changed alert. */
+static void health_reason(const sk_scores_t *s, const sk_rules_t *r,
+                          char *buf, size_t len)
+{
+    char flags[160] = "";
+    size_t used = 0;
+    sk_severity_t want =
+        s->health == SK_HEALTH_AT_RISK ? SK_SEVERITY_RED : SK_SEVERITY_YELLOW;
+    for (int f = 0; f < SK_FLAG__COUNT; f++) {
+        if (!(s->flags & (1u << f)) || r->flags[f].severity != want)
+            continue;
+        int w = snprintf(flags + used, sizeof flags - used, "%s%s",
+                         used ? ", " : "", sk_flag_name((sk_flag_t)f));
+        if (w < 0 || (size_t)w >= sizeof flags - used)
+            break;
+        used += (size_t)w;
+    }
+    switch (s->health) {
+    case SK_HEALTH_AT_RISK:
+        if (used)
+            snprintf(buf, len, "red flags: %s", flags);
+        else
+            snprintf(buf, len, "customer score %.1f is in segment risk",
+                     s->customer);
+        break;
+    case SK_HEALTH_WATCH:
+        if (used)
+            snprintf(buf, len, "yellow flags: %s", flags);
+        else if (s->eng_tier == SK_TIER_RED)
+            snprintf(buf, len, "engagement %.1f is red", s->engagement);
+        else
+            snprintf(buf, len, "customer score %.1f is in segment at_risk",
+                     s->customer);
+        break;
+    case SK_HEALTH_GROWTH:
+        snprintf(buf, len, "segment %s with engagement %s (%.1f)",
+                 sk_segment_name(s->segment), sk_eng_tier_name(s->eng_tier),
+                 s->engagement);
+        break;
+    default:
+        snprintf(buf, len,
+                 "no flags, engagement %s (%.1f), customer score %.1f",
+                 sk_eng_tier_name(s->eng_tier), s->engagement, s->customer);
+        break;
+    }
+}
+
+static sk_alert_t *new_alert(sk_alerts_t *out, const sk_account_t *a,
+                             const sk_rules_t *r, const sk_scores_t *s,
+                             sk_alert_kind_t kind, int64_t ts,
+                             const char *event_id)
+{
+    sk_alert_t *al = sk_alerts_push(out);
+    if (!al)
+        return NULL;
+    al->kind = kind;
+    al->flag = -1;
+    snprintf(al->account, sizeof al->account, "%s", a->id);
+    al->ts_ms = ts;
+    snprintf(al->event_id, sizeof al->event_id, "%s", event_id);
+    snprintf(al->rules_version, sizeof al->rules_version, "%s", r->version);
+    al->points = s->points;
+    al->stage = s->stage;
+    al->engagement = s->engagement;
+    al->customer = s->customer;
+    al->eng_tier = s->eng_tier;
+    al->segment = s->segment;
+    al->health = s->health;
+    snprintf(al->play, sizeof al->play, "%s", r->plays[s->health].name);
+    al->sla_hours = r->plays[s->health].sla_hours;
+    return al;
+}
+
+/* Compare the scores with what was last reported, append one alert per
+ * difference, and remember the new values.  Also runs the loyalty timer,
+ * which needs to see the customer score after every change. */
+static int report(sk_account_t *a, const sk_rules_t *r, int64_t ts,
+                  const char *event_id, sk_alerts_t *out)
+{
+    sk_scores_t s;
+    sk_scores_compute(a, r, &s);
+
+    if (s.customer >= r->customer.loyal_min_score) {
+        if (a->high_since_ms == INT64_MIN)
+            a->high_since_ms = ts;
+    } else {
+        a->high_since_ms = INT64_MIN;
+    }
+
+    sk_reported_t *rep = &a->reported;
+    sk_alert_t *al;
+
+    if (s.stage != rep->stage) {
+        if (!(al = new_alert(out, a, r, &s, SK_ALERT_STAGE_CROSSED, ts,
+                             event_id)))
+            return SK_ERR;
+        snprintf(al->from, sizeof al->from, "%lld", (long long)rep->stage);
+        snprintf(al->to, sizeof al->to, "%lld", (long long)s.stage);
+        al->severity = s.stage > rep->stage ? SK_SEVERITY_INFO
+                                            : SK_SEVERITY_YELLOW;
+        snprintf(al->reason, sizeof al->reason,
+                 "points %lld %s stage %lld (was stage %lld)",
+                 (long long)s.points,
+                 s.stage > rep->stage ? "reached" : "fell back to",
+                 (long long)s.stage, (long long)rep->stage);
+        sk_alert_make_id(al);
+        rep->stage = s.stage;
+    }
+
+    /* Clears first, then raises, each in flag order. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int f = 0; f < SK_FLAG__COUNT; f++) {
+            uint32_t bit = 1u << f;
+            bool was = rep->flags & bit, now = s.flags & bit;
+            if (was == now || now != (pass == 1))
+                continue;
+            sk_alert_kind_t kind =
+                now ? SK_ALERT_FLAG_RAISED : SK_ALERT_FLAG_CLEARED;
+            if (!(al = new_alert(out, a, r, &s, kind, ts, event_id)))
+                return SK_ERR;
+            al->flag = f;
+            snprintf(al->from, sizeof al->from, "%s", now ? "clear" : "raised");
+            snprintf(al->to, sizeof al->to, "%s", now ? "raised" : "clear");
+            al->severity = now ? r->flags[f].severity : SK_SEVERITY_INFO;
+            char evidence[200];
+            sk_scores_flag_reason(&s, r, (sk_flag_t)f, evidence,
+                                  sizeof evidence);
+            snprintf(al->reason, sizeof al->reason, "%s %s: %s",
+                     sk_flag_name((sk_flag_t)f), now ? "raised" : "cleared",
+                     evidence);
+            sk_alert_make_id(al);
+            if (now) {
+                rep->flags |= bit;
+                rep->flag_since[f] = ts;
+            } else {
+                rep->flags &= ~bit;
+                rep->flag_since[f] = 0;
+            }
+        }
+    }
+
+    if (s.eng_tier != rep->eng_tier) {
+        if (!(al = new_alert(out, a, r, &s, SK_ALERT_ENGAGEMENT_TIER_CHANGED,
+                             ts, event_id)))
+            return SK_ERR;
+        sk_eng_tier_t from = (sk_eng_tier_t)rep->eng_tier;
+        snprintf(al->from, sizeof al->from, "%s", sk_eng_tier_name(from));
+        snprintf(al->to, sizeof al->to, "%s", sk_eng_tier_name(s.eng_tier));
+        al->severity = s.eng_tier == SK_TIER_RED      ? SK_SEVERITY_RED
+                       : s.eng_tier == SK_TIER_ORANGE ? SK_SEVERITY_YELLOW
+                                                      : SK_SEVERITY_INFO;
+        snprintf(al->reason, sizeof al->reason,
+                 "engagement %.1f %s from %s to %s (frequency %.1f, quality "
+                 "%.1f, breadth %.1f, product %.1f)",
+                 s.engagement, s.eng_tier > from ? "fell" : "rose",
+                 sk_eng_tier_name(from), sk_eng_tier_name(s.eng_tier),
+                 s.frequency, s.quality, s.breadth, s.product);
+        sk_alert_make_id(al);
+        rep->eng_tier = (uint8_t)s.eng_tier;
+    }
+
+    if (s.segment != rep->segment) {
+        if (!(al = new_alert(out, a, r, &s, SK_ALERT_SEGMENT_CHANGED, ts,
+                             event_id)))
+            return SK_ERR;
+        sk_segment_t from = (sk_segment_t)rep->segment;
+        snprintf(al->from, sizeof al->from, "%s", sk_segment_name(from));
+        snprintf(al->to, sizeof al->to, "%s", sk_segment_name(s.segment));
+        al->severity = s.segment == SK_SEGMENT_RISK      ? SK_SEVERITY_RED
+                       : s.segment == SK_SEGMENT_AT_RISK ? SK_SEVERITY_YELLOW
+                                                         : SK_SEVERITY_INFO;
+        snprintf(al->reason, sizeof al->reason,
+                 "customer score %.1f, upsell %.0f: segment %s to %s",
+                 s.customer, s.upsell, sk_segment_name(from),
+                 sk_segment_name(s.segment));
+        sk_alert_make_id(al);
+        rep->segment = (uint8_t)s.segment;
+    }
+
+    if (s.health != rep->health) {
+        if (!(al = new_alert(out, a, r, &s, SK_ALERT_HEALTH_CHANGED, ts,
+                             event_id)))
+            return SK_ERR;
+        sk_health_t from = (sk_health_t)rep->health;
+        snprintf(al->from, sizeof al->from, "%s", sk_health_name(from));
+        snprintf(al->to, sizeof al->to, "%s", sk_health_name(s.health));
+        al->severity = health_severity(s.health);
+        health_reason(&s, r, al->reason, sizeof al->reason);
+        sk_alert_make_id(al);
+        rep->health = (uint8_t)s.health;
+    }
+    return SK_OK;
+}
+
+/* --- moving through time -------------------------------------------- */
+
+/* Evaluate at every midnight after the clock, up to @p target_ms, at
+ * which something can change; then set the clock to @p target_ms. */
+static int advance(sk_account_t *a, const sk_rules_t *r, int64_t target_ms,
+                   sk_alerts_t *out)
+{
+    if (target_ms <= a->clock_ms)
+        return SK_OK;
+    for (;;) {
+        int64_t due = sk_account_next_due_ms(a, r);
+        if (due > target_ms)
+            break;
+        a->clock_ms = due;
+        prune(a, r);
+        if (report(a, r, due, "", out) != SK_OK)
+            return SK_ERR;
+    }
+    a->clock_ms = target_ms;
+    prune(a, r);
+    return SK_OK;
+}
+
+int sk_account_evaluate(sk_account_t *acct, const sk_rules_t *rules,
+                        int64_t now_ms, sk_alerts_t *out)
+{
+    return advance(acct, rules, now_ms, out);
+}
+
+static void consider(int32_t *best, int32_t after, int32_t day)
+{
+    if (day > after && day < *best)
+        *best = day;
+}
+
+int64_t sk_account_next_due_ms(const sk_account_t *a, const sk_rules_t *r)
+{
+    const int32_t today = clock_day(a), w = r->window_days;
+    int32_t best = INT32_MAX;
+    for (int i = 0; i < a->n_days; i++) {
+        consider(&best, today, a->days[i].day + w);
+        consider(&best, today, a->days[i].day + 2 * w);
+    }
+    for (int i = 0; i < a->n_responses; i++) {
+        consider(&best, today, a->responses[i].day + w);
+        consider(&best, today, a->responses[i].day + 2 * w);
+    }
+    for (int i = 0; i < a->n_open_cancels; i++)
+        consider(&best, today, sk_day_of(a->open_cancels[i]) + w);
+    for (int i = 0; i < a->n_outreach; i++)
+        consider(&best, today, sk_day_of(a->outreach[i]) + w);
+    for (int i = 0; i < a->n_people; i++)
+        consider(&best, today, a->people[i].last_day + w);
+    for (int i = 0; i < a->n_features; i++)
+        consider(&best, today, a->features[i].last_day + w);
+    if (a->last_login_day != SK_ACCOUNT_NO_DAY)
+        consider(&best, today, a->last_login_day + w);
+    if (a->last_nps_ms != INT64_MIN)
+        consider(&best, today, sk_day_of(a->last_nps_ms) + w);
+    if (a->high_since_ms != INT64_MIN)
+        consider(&best, today,
+                 sk_add_months(sk_day_of(a->high_since_ms),
+                               r->customer.loyal_months));
+    return best == INT32_MAX ? INT64_MAX : sk_midnight_ms(best);
+}
+
+/* --- counting one event --------------------------------------------- */
+
+static double usage_points(const sk_rules_t *r, double minutes)
+{
+    double pts = 0, best = -1;
+    for (int i = 0; i < r->points.n_usage; i++)
+        if (minutes >= r->points.usage[i].min && r->points.usage[i].min > best) {
+            best = r->points.usage[i].min;
+            pts = r->points.usage[i].points;
+        }
+    return pts;
+}
+
+static double feedback_points(const sk_rules_t *r, const char *label)
+{
+    if (strcmp(label, "very_happy") == 0)
+        return r->points.feedback_very_happy;
+    if (strcmp(label, "happy") == 0)
+        return r->points.feedback_happy;
+    if (strcmp(label, "neutral") == 0)
+        return r->points.feedback_neutral;
+    if (strcmp(label, "not_happy") == 0)
+        return r->points.feedback_not_happy;
+    return 0;
+}
+
+static unsigned meeting_quality(const sk_rules_t *r, unsigned attrs)
+{
+    double q = 0;
+    if (attrs & SK_ATTR_ON_TIME)
+        q += r->engagement.mq_on_time;
+    if (attrs & SK_ATTR_ACTIVE)
+        q += r->engagement.mq_active;
+    if (attrs & SK_ATTR_EXECUTIVE)
+        q += r->engagement.mq_executive;
+    if (attrs & SK_ATTR_FOLLOW_THROUGH)
+        q += r->engagement.mq_follow_through;
+    if (attrs & SK_ATTR_STRATEGIC)
+        q += r->engagement.mq_strategic;
+    return q > 0 ? (unsigned)lround(q) : 0;
+}
+
+static void add_points(sk_account_t *a, sk_event_type_t type, double pts)
+{
+    int64_t p = (int64_t)llround(pts);
+    a->points += p;
+    a->points_by_type[type] += p;
+}
+
+/* The settle rule of MODEL.md: a reschedule settles the oldest open
+ * cancel still in the window. */
+static void settle_cancel(sk_account_t *a, const sk_rules_t *r)
+{
+    int32_t win = window_start(a, r);
+    for (int i = 0; i < a->n_open_cancels; i++) {
+        if (sk_day_of(a->open_cancels[i]) >= win) {
+            memmove(&a->open_cancels[i], &a->open_cancels[i + 1],
+                    (size_t)(a->n_open_cancels - i - 1) *
+                        sizeof a->open_cancels[0]);
+            a->n_open_cancels--;
+            return;
+        }
+    }
+}
+
+static void record_response(sk_account_t *a, const sk_event_t *ev,
+                            int32_t day)
+{
+    if (ev->ts_ms >= a->last_response_ms) {
+        a->last_response_ms = ev->ts_ms;
+        int n = 0;
+        for (int i = 0; i < a->n_outreach; i++)
+            if (a->outreach[i] > ev->ts_ms)
+                a->outreach[n++] = a->outreach[i];
+        a->n_outreach = n;
+    }
+    if (!ev->has_value)
+        return;
+    sk_response_sample_t sample = {.day = day, .hours = (float)ev->value};
+    if (a->n_responses == SK_ACCOUNT_MAX_RESPONSES) {
+        if (day < a->responses[0].day)
+            return;
+        memmove(a->responses, a->responses + 1,
+                (size_t)(SK_ACCOUNT_MAX_RESPONSES - 1) * sizeof sample);
+        a->n_responses--;
+    }
+    int i = a->n_responses;
+    while (i > 0 && a->responses[i - 1].day > day) {
+        a->responses[i] = a->responses[i - 1];
+        i--;
+    }
+    a->responses[i] = sample;
+    a->n_responses++;
+}
+
+/* Count @p ev into the state.  @p b is its day's bucket, or NULL when
+ * the day is older than the buckets keep (lifetime effects only). */
+static void count_event(sk_account_t *a, const sk_rules_t *r,
+                        const sk_event_t *ev, sk_day_bucket_t *b)
+{
+    const int32_t day = sk_day_of(ev->ts_ms);
+    sk_day_bucket_t scratch;
+    if (!b) {
+        memset(&scratch, 0, sizeof scratch);
+        b = &scratch; /* counted nowhere */
+    }
+
+    if (ev->user[0]) {
+        uint64_t h = hash_str(ev->user);
+        person_touch(a, SK_PERSON_USER, h, day);
+        if (ev->role == SK_ROLE_EXECUTIVE)
+            person_touch(a, SK_PERSON_EXECUTIVE, h, day);
+        else if (ev->role == SK_ROLE_CHAMPION)
+            person_touch(a, SK_PERSON_CHAMPION, h, day);
+        else if (ev->role == SK_ROLE_POWER_USER)
+            person_touch(a, SK_PERSON_POWER_USER, h, day);
+    }
+    if (ev->role == SK_ROLE_EXECUTIVE)
+        inc16(&b->executive_events);
+    if (ev->dept[0])
+        person_touch(a, SK_PERSON_DEPARTMENT, hash_str(ev->dept), day);
+
+    const sk_rules_t *R = r;
+    switch (ev->type) {
+    case SK_EV_USER_CREATED:
+        add_points(a, ev->type, R->points.user_created);
+        break;
+    case SK_EV_LOGIN:
+        inc16(&b->logins);
+        if (login_month_touch(a, sk_month_of(day)))
+            add_points(a, ev->type, R->points.login_monthly);
+        if (a->last_login_day == SK_ACCOUNT_NO_DAY || day > a->last_login_day)
+            a->last_login_day = day;
+        break;
+    case SK_EV_USAGE:
+        inc16(&b->usage_events);
+        b->usage_minutes += ev->value;
+        add_points(a, ev->type, usage_points(R, ev->value));
+        break;
+    case SK_EV_FEATURE_USED:
+        if (feature_touch(a, R, ev->label, day))
+            b->customer_points += R->customer.first_feature;
+        break;
+    case SK_EV_PAGE_VIEW:
+        if (strcmp(ev->label, "advanced_feature") == 0) {
+            b->customer_points += R->customer.advanced_feature_view;
+        } else if (strcmp(ev->label, "enterprise_feature") == 0) {
+            b->upsell |= SK_UPSELL_ENTERPRISE_VIEW;
+        } else if (strcmp(ev->label, "cancellation") == 0) {
+            b->customer_points += R->customer.cancellation_view;
+            inc16(&b->cancellation_views);
+        }
+        break;
+    case SK_EV_API_CALL:
+        if (!a->api_call_seen) {
+            a->api_call_seen = true;
+            b->upsell |= SK_UPSELL_FIRST_API_CALL;
+        }
+        break;
+    case SK_EV_PLAN_USAGE:
+        if (ev->value >= R->customer.upsell_plan_usage_min)
+            b->upsell |= SK_UPSELL_PLAN_USAGE;
+        break;
+    case SK_EV_SEAT_REQUEST:
+        b->upsell |= SK_UPSELL_SEAT_REQUEST;
+        break;
+    case SK_EV_MEETING_ATTENDED:
+        add_points(a, ev->type, R->points.meeting_attended);
+        inc16(&b->meetings);
+        if (ev->attrs & SK_ATTR_STRATEGIC)
+            inc16(&b->strategic_meetings);
+        b->meeting_quality += meeting_quality(R, ev->attrs);
+        break;
+    case SK_EV_MEETING_MISSED:
+        add_points(a, ev->type, R->points.meeting_missed);
+        inc16(&b->missed);
+        break;
+    case SK_EV_MEETING_CANCELED:
+        if (day >= window_start(a, R))
+            list_insert_ts(a->open_cancels, &a->n_open_cancels,
+                           SK_ACCOUNT_MAX_CANCELS, ev->ts_ms);
+        break;
+    case SK_EV_MEETING_RESCHEDULED:
+        settle_cancel(a, R);
+        break;
+    case SK_EV_QBR_DECLINED:
+        inc16(&b->qbr_declined);
+        break;
+    case SK_EV_CSM_OUTREACH:
+        inc16(&b->outreach);
+        if (ev->ts_ms > a->last_response_ms && day >= window_start(a, R))
+            list_insert_ts(a->outreach, &a->n_outreach,
+                           SK_ACCOUNT_MAX_OUTREACH, ev->ts_ms);
+        break;
+    case SK_EV_CUSTOMER_RESPONSE:
+        inc16(&b->responses);
+        record_response(a, ev, day);
+        break;
+    case SK_EV_EMAIL_EXCHANGE:
+        inc16(&b->emails);
+        break;
+    case SK_EV_SUPPORT_TICKET:
+        inc16(&b->tickets);
+        break;
+    case SK_EV_SUPPORT_RESOLVED:
+        if (strcmp(ev->label, "satisfied") == 0)
+            b->customer_points += R->customer.support_satisfied;
+        else if (strcmp(ev->label, "unsatisfied") == 0)
+            b->customer_points += R->customer.support_unsatisfied;
+        break;
+    case SK_EV_TRAINING:
+        inc16(&b->trainings);
+        break;
+    case SK_EV_FEEDBACK:
+        add_points(a, ev->type, feedback_points(R, ev->label));
+        break;
+    case SK_EV_NPS: {
+        int nps = (int)ev->value;
+        if (nps >= R->customer.nps_promoter_min)
+            b->customer_points += R->customer.nps_promoter;
+        else if (nps <= R->customer.nps_detractor_max)
+            b->customer_points += R->customer.nps_detractor;
+        if (ev->ts_ms >= a->last_nps_ms) {
+            a->last_nps_ms = ev->ts_ms;
+            a->last_nps = nps;
+        }
+        break;
+    }
+    case SK_EV_REFERRAL:
+        b->customer_points += R->customer.referral;
+        break;
+    case SK_EV_RENEWAL:
+        b->customer_points += R->customer.renewal;
+        break;
+    case SK_EV_PAYMENT_SUCCEEDED:
+        add_points(a, ev->type, R->points.payment_succeeded);
+        break;
+    case SK_EV_PAYMENT_FAILED:
+        add_points(a, ev->type, R->points.payment_failed);
+        inc16(&b->payment_failed);
+        break;
+    default:
+        break;
+    }
+}
+
+int sk_account_apply(sk_account_t *a, const sk_rules_t *r,
+                     const sk_event_t *ev, sk_alerts_t *out)
+{
+    if (ensure_seen_capacity(a, r) != SK_OK)
+        return SK_ERR;
+    uint64_t h = hash_str(ev->id);
+    if (seen_before(a, r, h, ev->ts_ms))
+        return SK_DUPLICATE;
+
+    if (advance(a, r, ev->ts_ms, out) != SK_OK)
+        return SK_ERR;
+
+    const int32_t day = sk_day_of(ev->ts_ms);
+    sk_day_bucket_t *b = NULL;
+    if (day >= kept_start(a, r)) {
+        if (!(b = bucket_for(a, day)))
+            return SK_ERR;
+    }
+    remember_id(a, h, ev->ts_ms);
+    count_event(a, r, ev, b);
+    a->events_applied++;
+    if (ev->ts_ms > a->updated_ms)
+        a->updated_ms = ev->ts_ms;
+
+    if (report(a, r, ev->ts_ms, ev->id, out) != SK_OK)
+        return SK_ERR;
+    return SK_APPLIED;
+}
+
+/* --- life cycle ----------------------------------------------------- */
+
+sk_account_t *sk_account_new(const char *id, const sk_rules_t *rules)
+{
+    if (!sk_account_id_valid(id, strlen(id)))
+        return NULL;
+    sk_account_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->last_login_day = SK_ACCOUNT_NO_DAY;
+    a->last_response_ms = INT64_MIN;
+    a->last_nps_ms = INT64_MIN;
+    a->last_nps = -1;
+    a->high_since_ms = INT64_MIN;
+    if (ensure_seen_capacity(a, rules) != SK_OK) {
+        free(a);
+        return NULL;
+    }
+    /* What an empty account scores is its starting point, so the first
+     * event alerts only on what it really changes. */
+    sk_scores_t s;
+    sk_scores_compute(a, rules, &s);
+    a->reported.stage = s.stage;
+    a->reported.eng_tier = (uint8_t)s.eng_tier;
+    a->reported.segment = (uint8_t)s.segment;
+    a->reported.health = (uint8_t)s.health;
+    a->reported.flags = s.flags;
+    return a;
+}
+
+void sk_account_destroy(sk_account_t *acct)
+{
+    if (!acct)
+        return;
+    free(acct->days);
+    free(acct->seen);
+    free(acct);
+}
+
+sk_account_t *sk_account_clone(const sk_account_t *acct)
+{
+    sk_account_t *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *acct;
+    c->days = NULL;
+    c->seen = NULL;
+    if (acct->cap_days) {
+        c->days = malloc((size_t)acct->cap_days * sizeof *c->days);
+        if (!c->days)
+            goto fail;
+        memcpy(c->days, acct->days, (size_t)acct->n_days * sizeof *c->days);
+    }
+    if (acct->cap_seen) {
+        c->seen = malloc((size_t)acct->cap_seen * sizeof *c->seen);
+        if (!c->seen)
+            goto fail;
+        memcpy(c->seen, acct->seen, (size_t)acct->n_seen * sizeof *c->seen);
+    }
+    return c;
+fail:
+    sk_account_destroy(c);
+    return NULL;
+}
+
+/* --- Kafka positions ------------------------------------------------ */
+
+int64_t sk_account_position(const sk_account_t *a, const char *topic,
+                            int32_t partition)
+{
+    for (int i = 0; i < a->n_positions; i++)
+        if (a->positions[i].partition == partition &&
+            strcmp(a->positions[i].topic, topic) == 0)
+            return a->positions[i].offset;
+    return -1;
+}
+
+void sk_account_set_position(sk_account_t *a, const char *topic,
+                             int32_t partition, int64_t offset)
+{
+    for (int i = 0; i < a->n_positions; i++) {
+        sk_position_t *p = &a->positions[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+            p->offset = offset;
+            return;
+        }
+    }
+    if (a->n_positions == SK_ACCOUNT_MAX_POSITIONS) {
+        memmove(a->positions, a->positions + 1,
+                (SK_ACCOUNT_MAX_POSITIONS - 1) * sizeof a->positions[0]);
+        a->n_positions--;
+    }
+    sk_position_t *p = &a->positions[a->n_positions++];
+    snprintf(p->topic, sizeof p->topic, "%s", topic);
+    p->partition = partition;
+    p->offset = offset;
+}

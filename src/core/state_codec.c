@@ -1,0 +1,915 @@
+/*
+ * state_codec.c - an account's whole state as the versioned msgpack blob
+ * kept in Redis (see state_codec.h).
+ *
+ * DESIGN
+ * The blob is [format_version, {fields}].  Keys are short, and a field
+ * that holds its empty-account value is left out, so a quiet account
+ * costs a few dozen bytes.  Fixed-shape records (features, people,
+ * samples, ids, positions) are flattened into one array with a stride,
+ * and a day bucket is [day, mask, values...] where bit i of the mask says
+ * that bucket field i is non-zero and its value follows, in field order.
+ * Whole doubles are written as integers (shorter); readers take either.
+ *
+ * Format 1 keys (schemas/state.md is not needed: this table is the
+ * reference, and tests/fixtures/state-v1.bin is a frozen blob of it):
+ *   id  account id (required)     c/u  clock_ms / updated_ms
+ *   p   points                    n    events_applied
+ *   pt  [type, points]* of points_by_type, non-zero entries
+ *   d   day buckets               lm   login_months
+ *   ll  last_login_day            api  api_call_seen (true)
+ *   f   [hash, last_day]*         pe   [hash, last_day, kind]*
+ *   oc  open_cancels              or   outreach
+ *   lr  last_response_ms          rs   [day, hours]*
+ *   ln  last_nps_ms               nv   last_nps
+ *   hs  high_since_ms             s    [hash, ts]*, oldest first
+ *   sn  seen_next when the ring is full (so the ring is restored as is)
+ *   po  [topic, partition, offset]*
+ *   r   reported: {st, et, sg, h, fl, fs: [flag, since]*}
+ *
+ * Decoding reads with the bounded cursor of mp_reader.c (never
+ * msgpack-c's unpacker, which trusts length prefixes): every count is
+ * checked against the field's capacity and the remaining bytes before
+ * anything is stored, every integer against its field's range, every
+ * enum against its names, and the invariants other code relies on (day
+ * buckets strictly ascending, known person kinds) are checked too, so a
+ * corrupted key yields an error message, never a crash or a huge
+ * allocation.  Unknown keys are skipped, so a blob from a newer writer
+ * that only adds keys still reads.  A new layout gets a new format
+ * version and its own decode function; old ones are kept.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp_reader.h"
+#include "scorekeeper/state_codec.h"
+
+/* Deepest value skipped under an unknown key. */
+#define SKIP_DEPTH 16
+/* Most keys accepted in the state map (known ones and room to grow). */
+#define MAX_KEYS 64
+/* Most values in one day bucket record. */
+#define MAX_BUCKET_VALUES 64
+
+/* ---- the day bucket fields, in mask-bit order ---------------------------- */
+
+typedef enum bucket_kind { B_U8, B_U16, B_U32, B_DOUBLE } bucket_kind_t;
+
+typedef struct bucket_field {
+    size_t offset;
+    bucket_kind_t kind;
+} bucket_field_t;
+
+#define BF(name, kind) {offsetof(sk_day_bucket_t, name), kind}
+static const bucket_field_t bucket_fields[] = {
+    BF(logins, B_U16),
+    BF(usage_events, B_U16),
+    BF(usage_minutes, B_DOUBLE),
+    BF(meetings, B_U16),
+    BF(strategic_meetings, B_U16),
+    BF(meeting_quality, B_U32),
+    BF(missed, B_U16),
+    BF(emails, B_U16),
+    BF(tickets, B_U16),
+    BF(trainings, B_U16),
+    BF(outreach, B_U16),
+    BF(responses, B_U16),
+    BF(qbr_declined, B_U16),
+    BF(payment_failed, B_U16),
+    BF(cancellation_views, B_U16),
+    BF(executive_events, B_U16),
+    BF(customer_points, B_DOUBLE),
+    BF(upsell, B_U8),
+};
+#undef BF
+#define N_BUCKET_FIELDS ((int)(sizeof bucket_fields / sizeof bucket_fields[0]))
+
+/* ---- encoding ----------------------------------------------------------- */
+
+static int pack_key(msgpack_packer *pk, const char *key)
+{
+    return msgpack_pack_str_with_body(pk, key, strlen(key));
+}
+
+/* A double as an integer when that is exact and shorter. */
+static int pack_number(msgpack_packer *pk, double v)
+{
+    if (isfinite(v) && floor(v) == v && fabs(v) < 9007199254740992.0 &&
+        !(v == 0 && signbit(v)))
+        return msgpack_pack_int64(pk, (int64_t)v);
+    return msgpack_pack_double(pk, v);
+}
+
+static uint32_t bucket_mask(const sk_day_bucket_t *b)
+{
+    uint32_t mask = 0;
+    const char *base = (const char *)b;
+    for (int i = 0; i < N_BUCKET_FIELDS; i++) {
+        const char *p = base + bucket_fields[i].offset;
+        bool set;
+        switch (bucket_fields[i].kind) {
+        case B_U8: set = *(const uint8_t *)p != 0; break;
+        case B_U16: set = *(const uint16_t *)p != 0; break;
+        case B_U32: set = *(const uint32_t *)p != 0; break;
+        default: {
+            double d = *(const double *)p;
+            set = d != 0 || signbit(d);
+            break;
+        }
+        }
+        if (set)
+            mask |= 1u << i;
+    }
+    return mask;
+}
+
+static int pack_bucket(msgpack_packer *pk, const sk_day_bucket_t *b)
+{
+    uint32_t mask = bucket_mask(b);
+    int n = 0, rc = 0;
+    const char *base = (const char *)b;
+    for (int i = 0; i < N_BUCKET_FIELDS; i++)
+        n += (mask >> i) & 1;
+    rc |= msgpack_pack_array(pk, (size_t)n + 2);
+    rc |= msgpack_pack_int32(pk, b->day);
+    rc |= msgpack_pack_uint32(pk, mask);
+    for (int i = 0; i < N_BUCKET_FIELDS; i++) {
+        if (!((mask >> i) & 1))
+            continue;
+        const char *p = base + bucket_fields[i].offset;
+        switch (bucket_fields[i].kind) {
+        case B_U8: rc |= msgpack_pack_uint8(pk, *(const uint8_t *)p); break;
+        case B_U16: rc |= msgpack_pack_uint16(pk, *(const uint16_t *)p); break;
+        case B_U32: rc |= msgpack_pack_uint32(pk, *(const uint32_t *)p); break;
+        default: rc |= pack_number(pk, *(const double *)p); break;
+        }
+    }
+    return rc;
+}
+
+static int flag_since_count(const sk_reported_t *r)
+{
+    int n = 0;
+    for (int i = 0; i < SK_FLAG__COUNT; i++)
+        n += r->flag_since[i] != 0;
+    return n;
+}
+
+static int pack_reported(msgpack_packer *pk, const sk_reported_t *r)
+{
+    int rc = 0, nfs = flag_since_count(r);
+    size_t n = (r->stage != 0) + (r->eng_tier != 0) + (r->segment != 0) +
+               (r->health != 0) + (r->flags != 0) + (nfs != 0);
+    rc |= msgpack_pack_map(pk, n);
+    if (r->stage) {
+        rc |= pack_key(pk, "st");
+        rc |= msgpack_pack_int64(pk, r->stage);
+    }
+    if (r->eng_tier) {
+        rc |= pack_key(pk, "et");
+        rc |= msgpack_pack_uint8(pk, r->eng_tier);
+    }
+    if (r->segment) {
+        rc |= pack_key(pk, "sg");
+        rc |= msgpack_pack_uint8(pk, r->segment);
+    }
+    if (r->health) {
+        rc |= pack_key(pk, "h");
+        rc |= msgpack_pack_uint8(pk, r->health);
+    }
+    if (r->flags) {
+        rc |= pack_key(pk, "fl");
+        rc |= msgpack_pack_uint32(pk, r->flags);
+    }
+    if (nfs) {
+        rc |= pack_key(pk, "fs");
+        rc |= msgpack_pack_array(pk, 2 * (size_t)nfs);
+        for (int i = 0; i < SK_FLAG__COUNT; i++) {
+            if (r->flag_since[i] == 0)
+                continue;
+            rc |= msgpack_pack_int(pk, i);
+            rc |= msgpack_pack_int64(pk, r->flag_since[i]);
+        }
+    }
+    return rc;
+}
+
+static int points_by_type_count(const sk_account_t *a)
+{
+    int n = 0;
+    for (int i = 0; i < SK_EV__COUNT; i++)
+        n += a->points_by_type[i] != 0;
+    return n;
+}
+
+static bool reported_empty(const sk_reported_t *r)
+{
+    return !r->stage && !r->eng_tier && !r->segment && !r->health &&
+           !r->flags && flag_since_count(r) == 0;
+}
+
+/* Index of the oldest remembered id in the ring. */
+static int seen_oldest(const sk_account_t *a)
+{
+    return a->n_seen == a->cap_seen && a->cap_seen > 0 ? a->seen_next : 0;
+}
+
+int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
+{
+    msgpack_packer pk;
+    int rc = 0;
+    int npt = points_by_type_count(a);
+    bool seen_wrapped = a->n_seen > 0 && a->n_seen == a->cap_seen &&
+                        a->seen_next != 0;
+    size_t n = 1 + (a->clock_ms != 0) + (a->updated_ms != 0) +
+               (a->points != 0) + (a->events_applied != 0) + (npt != 0) +
+               (a->n_days > 0) + (a->n_login_months > 0) +
+               (a->last_login_day != SK_ACCOUNT_NO_DAY) + a->api_call_seen +
+               (a->n_features > 0) + (a->n_people > 0) +
+               (a->n_open_cancels > 0) + (a->n_outreach > 0) +
+               (a->last_response_ms != INT64_MIN) + (a->n_responses > 0) +
+               (a->last_nps_ms != INT64_MIN) + (a->last_nps != -1) +
+               (a->high_since_ms != INT64_MIN) + (a->n_seen > 0) +
+               seen_wrapped + (a->n_positions > 0) +
+               !reported_empty(&a->reported);
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    rc |= msgpack_pack_array(&pk, 2);
+    rc |= msgpack_pack_int(&pk, SK_STATE_FORMAT_VERSION);
+    rc |= msgpack_pack_map(&pk, n);
+
+    rc |= pack_key(&pk, "id");
+    rc |= pack_key(&pk, a->id);
+    if (a->clock_ms) {
+        rc |= pack_key(&pk, "c");
+        rc |= msgpack_pack_int64(&pk, a->clock_ms);
+    }
+    if (a->updated_ms) {
+        rc |= pack_key(&pk, "u");
+        rc |= msgpack_pack_int64(&pk, a->updated_ms);
+    }
+    if (a->points) {
+        rc |= pack_key(&pk, "p");
+        rc |= msgpack_pack_int64(&pk, a->points);
+    }
+    if (a->events_applied) {
+        rc |= pack_key(&pk, "n");
+        rc |= msgpack_pack_uint64(&pk, a->events_applied);
+    }
+    if (npt) {
+        rc |= pack_key(&pk, "pt");
+        rc |= msgpack_pack_array(&pk, 2 * (size_t)npt);
+        for (int i = 0; i < SK_EV__COUNT; i++) {
+            if (a->points_by_type[i] == 0)
+                continue;
+            rc |= msgpack_pack_int(&pk, i);
+            rc |= msgpack_pack_int64(&pk, a->points_by_type[i]);
+        }
+    }
+    if (a->n_days > 0) {
+        rc |= pack_key(&pk, "d");
+        rc |= msgpack_pack_array(&pk, (size_t)a->n_days);
+        for (int i = 0; i < a->n_days; i++)
+            rc |= pack_bucket(&pk, &a->days[i]);
+    }
+    if (a->n_login_months > 0) {
+        rc |= pack_key(&pk, "lm");
+        rc |= msgpack_pack_array(&pk, (size_t)a->n_login_months);
+        for (int i = 0; i < a->n_login_months; i++)
+            rc |= msgpack_pack_int32(&pk, a->login_months[i]);
+    }
+    if (a->last_login_day != SK_ACCOUNT_NO_DAY) {
+        rc |= pack_key(&pk, "ll");
+        rc |= msgpack_pack_int32(&pk, a->last_login_day);
+    }
+    if (a->api_call_seen) {
+        rc |= pack_key(&pk, "api");
+        rc |= msgpack_pack_true(&pk);
+    }
+    if (a->n_features > 0) {
+        rc |= pack_key(&pk, "f");
+        rc |= msgpack_pack_array(&pk, 2 * (size_t)a->n_features);
+        for (int i = 0; i < a->n_features; i++) {
+            rc |= msgpack_pack_uint64(&pk, a->features[i].hash);
+            rc |= msgpack_pack_int32(&pk, a->features[i].last_day);
+        }
+    }
+    if (a->n_people > 0) {
+        rc |= pack_key(&pk, "pe");
+        rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_people);
+        for (int i = 0; i < a->n_people; i++) {
+            rc |= msgpack_pack_uint64(&pk, a->people[i].hash);
+            rc |= msgpack_pack_int32(&pk, a->people[i].last_day);
+            rc |= msgpack_pack_uint8(&pk, a->people[i].kind);
+        }
+    }
+    if (a->n_open_cancels > 0) {
+        rc |= pack_key(&pk, "oc");
+        rc |= msgpack_pack_array(&pk, (size_t)a->n_open_cancels);
+        for (int i = 0; i < a->n_open_cancels; i++)
+            rc |= msgpack_pack_int64(&pk, a->open_cancels[i]);
+    }
+    if (a->n_outreach > 0) {
+        rc |= pack_key(&pk, "or");
+        rc |= msgpack_pack_array(&pk, (size_t)a->n_outreach);
+        for (int i = 0; i < a->n_outreach; i++)
+            rc |= msgpack_pack_int64(&pk, a->outreach[i]);
+    }
+    if (a->last_response_ms != INT64_MIN) {
+        rc |= pack_key(&pk, "lr");
+        rc |= msgpack_pack_int64(&pk, a->last_response_ms);
+    }
+    if (a->n_responses > 0) {
+        rc |= pack_key(&pk, "rs");
+        rc |= msgpack_pack_array(&pk, 2 * (size_t)a->n_responses);
+        for (int i = 0; i < a->n_responses; i++) {
+            rc |= msgpack_pack_int32(&pk, a->responses[i].day);
+            rc |= msgpack_pack_float(&pk, a->responses[i].hours);
+        }
+    }
+    if (a->last_nps_ms != INT64_MIN) {
+        rc |= pack_key(&pk, "ln");
+        rc |= msgpack_pack_int64(&pk, a->last_nps_ms);
+    }
+    if (a->last_nps != -1) {
+        rc |= pack_key(&pk, "nv");
+        rc |= msgpack_pack_int(&pk, a->last_nps);
+    }
+    if (a->high_since_ms != INT64_MIN) {
+        rc |= pack_key(&pk, "hs");
+        rc |= msgpack_pack_int64(&pk, a->high_since_ms);
+    }
+    if (a->n_seen > 0) {
+        int oldest = seen_oldest(a);
+        rc |= pack_key(&pk, "s");
+        rc |= msgpack_pack_array(&pk, 2 * (size_t)a->n_seen);
+        for (int i = 0; i < a->n_seen; i++) {
+            const sk_seen_id_t *s = &a->seen[(oldest + i) % a->cap_seen];
+            rc |= msgpack_pack_uint64(&pk, s->hash);
+            rc |= msgpack_pack_int64(&pk, s->ts_ms);
+        }
+    }
+    if (seen_wrapped) {
+        rc |= pack_key(&pk, "sn");
+        rc |= msgpack_pack_int(&pk, a->seen_next);
+    }
+    if (a->n_positions > 0) {
+        rc |= pack_key(&pk, "po");
+        rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_positions);
+        for (int i = 0; i < a->n_positions; i++) {
+            const sk_position_t *p = &a->positions[i];
+            rc |= pack_key(&pk, p->topic);
+            rc |= msgpack_pack_int32(&pk, p->partition);
+            rc |= msgpack_pack_int64(&pk, p->offset);
+        }
+    }
+    if (!reported_empty(&a->reported)) {
+        rc |= pack_key(&pk, "r");
+        rc |= pack_reported(&pk, &a->reported);
+    }
+    return rc == 0 ? SK_OK : SK_ERR;
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+typedef struct dec {
+    sk_mp_reader_t r;
+    const uint8_t *start;
+    const char *key; /* the field being read, for messages */
+    int seen_count;  /* ids in the blob's "s" */
+    char *errstr;
+    size_t errlen;
+} dec_t;
+
+static int dec_fail(dec_t *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int dec_fail(dec_t *d, const char *fmt, ...)
+{
+    char what[160];
+    size_t at = (size_t)(d->r.p - d->start);
+    va_list ap;
+    if (!d->errstr || d->errlen == 0)
+        return SK_ERR;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (d->key)
+        snprintf(d->errstr, d->errlen, "state blob: \"%s\": %s (byte %zu)",
+                 d->key, what, at);
+    else
+        snprintf(d->errstr, d->errlen, "state blob: %s (byte %zu)", what,
+                 at);
+    return SK_ERR;
+}
+
+/* A failure of the reader, with its reason. */
+static int dec_reader_fail(dec_t *d)
+{
+    return dec_fail(d, "%s", sk_mp_error_name(d->r.err));
+}
+
+static int read_i64(dec_t *d, int64_t min, int64_t max, int64_t *v)
+{
+    if (sk_mp_read_int(&d->r, v) != SK_OK)
+        return dec_reader_fail(d);
+    if (*v < min || *v > max)
+        return dec_fail(d, "%lld is out of range", (long long)*v);
+    return SK_OK;
+}
+
+static int read_u64(dec_t *d, uint64_t max, uint64_t *v)
+{
+    if (sk_mp_read_uint(&d->r, v) != SK_OK)
+        return dec_reader_fail(d);
+    if (*v > max)
+        return dec_fail(d, "%llu is out of range", (unsigned long long)*v);
+    return SK_OK;
+}
+
+static int read_i32(dec_t *d, int32_t *v)
+{
+    int64_t x;
+    if (read_i64(d, INT32_MIN, INT32_MAX, &x) != SK_OK)
+        return SK_ERR;
+    *v = (int32_t)x;
+    return SK_OK;
+}
+
+static int read_finite(dec_t *d, double *v)
+{
+    if (sk_mp_read_number(&d->r, v) != SK_OK)
+        return dec_reader_fail(d);
+    if (!isfinite(*v))
+        return dec_fail(d, "not a finite number");
+    return SK_OK;
+}
+
+/*
+ * An array of @p stride-value records, at most @p max records: sets *n
+ * to the record count.
+ */
+static int read_records(dec_t *d, int stride, int max, int *n)
+{
+    uint32_t len;
+    if (sk_mp_read_array(&d->r, (uint32_t)(stride * max), &len) != SK_OK) {
+        if (d->r.err == SK_MP_E_LIMIT)
+            return dec_fail(d, "more than %d entries", max);
+        return dec_reader_fail(d);
+    }
+    if (len % (uint32_t)stride != 0)
+        return dec_fail(d, "%u values is not a multiple of %d", len, stride);
+    *n = (int)(len / (uint32_t)stride);
+    return SK_OK;
+}
+
+static int read_bucket(dec_t *d, sk_day_bucket_t *b)
+{
+    uint32_t len;
+    uint64_t mask;
+    char *base = (char *)b;
+    if (sk_mp_read_array(&d->r, MAX_BUCKET_VALUES, &len) != SK_OK)
+        return dec_reader_fail(d);
+    if (len < 2)
+        return dec_fail(d, "a day bucket has %u values, at least 2 needed",
+                        len);
+    if (read_i32(d, &b->day) != SK_OK || read_u64(d, UINT32_MAX, &mask))
+        return SK_ERR;
+    uint32_t used = 2;
+    for (int i = 0; i < N_BUCKET_FIELDS; i++) {
+        if (!((mask >> i) & 1))
+            continue;
+        if (used++ >= len)
+            return dec_fail(d, "a day bucket is shorter than its mask says");
+        char *p = base + bucket_fields[i].offset;
+        uint64_t u;
+        switch (bucket_fields[i].kind) {
+        case B_U8:
+            if (read_u64(d, UINT8_MAX, &u) != SK_OK)
+                return SK_ERR;
+            *(uint8_t *)p = (uint8_t)u;
+            break;
+        case B_U16:
+            if (read_u64(d, UINT16_MAX, &u) != SK_OK)
+                return SK_ERR;
+            *(uint16_t *)p = (uint16_t)u;
+            break;
+        case B_U32:
+            if (read_u64(d, UINT32_MAX, &u) != SK_OK)
+                return SK_ERR;
+            *(uint32_t *)p = (uint32_t)u;
+            break;
+        default:
+            if (read_finite(d, (double *)p) != SK_OK)
+                return SK_ERR;
+            break;
+        }
+    }
+    /* values of fields a newer writer added */
+    for (; used < len; used++)
+        if (sk_mp_skip(&d->r, SKIP_DEPTH) != SK_OK)
+            return dec_reader_fail(d);
+    return SK_OK;
+}
+
+static int read_days(dec_t *d, sk_account_t *a)
+{
+    uint32_t n;
+    const uint32_t max = 2 * SK_RULES_MAX_WINDOW_DAYS;
+    if (sk_mp_read_array(&d->r, max, &n) != SK_OK) {
+        if (d->r.err == SK_MP_E_LIMIT)
+            return dec_fail(d, "more than %u day buckets", max);
+        return dec_reader_fail(d);
+    }
+    if (n == 0)
+        return SK_OK;
+    a->days = calloc(n, sizeof *a->days);
+    if (!a->days)
+        return dec_fail(d, "out of memory");
+    a->cap_days = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+        if (read_bucket(d, &a->days[i]) != SK_OK)
+            return SK_ERR;
+        if (i > 0 && a->days[i].day <= a->days[i - 1].day)
+            return dec_fail(d, "day buckets are not in ascending order");
+        a->n_days = (int)i + 1;
+    }
+    return SK_OK;
+}
+
+static int read_ts_list(dec_t *d, int64_t *v, int *n, int max)
+{
+    if (read_records(d, 1, max, n) != SK_OK)
+        return SK_ERR;
+    for (int i = 0; i < *n; i++)
+        if (read_i64(d, INT64_MIN, INT64_MAX, &v[i]) != SK_OK)
+            return SK_ERR;
+    return SK_OK;
+}
+
+/*
+ * The id ring, oldest first in the blob: kept with room for
+ * rules->dedup_max_ids (a->cap_seen), the newest ones if the blob holds
+ * more, laid out as if remembered one by one from slot 0.
+ */
+static int read_seen(dec_t *d, sk_account_t *a)
+{
+    int n;
+    if (read_records(d, 2, INT32_MAX / 2, &n) != SK_OK)
+        return SK_ERR;
+    for (int i = 0; i < n; i++) {
+        uint64_t h;
+        int64_t ts;
+        if (read_u64(d, UINT64_MAX, &h) != SK_OK ||
+            read_i64(d, INT64_MIN, INT64_MAX, &ts) != SK_OK)
+            return SK_ERR;
+        if (a->cap_seen == 0)
+            continue;
+        sk_seen_id_t *s = &a->seen[i % a->cap_seen];
+        s->hash = h;
+        s->ts_ms = ts;
+    }
+    d->seen_count = n;
+    if (a->cap_seen > 0) {
+        a->n_seen = n < a->cap_seen ? n : a->cap_seen;
+        a->seen_next = n % a->cap_seen;
+    }
+    return SK_OK;
+}
+
+/*
+ * Put a full ring back in the rotation it was written from ("sn"), so a
+ * round trip restores it slot for slot.  With another capacity the plain
+ * layout of read_seen() stays: the same ids in the same order.
+ */
+static int rotate_seen(sk_account_t *a, int count, int64_t next)
+{
+    if (count != a->cap_seen || a->cap_seen == 0 || next <= 0 ||
+        next >= a->cap_seen)
+        return SK_OK;
+    sk_seen_id_t *rotated = malloc((size_t)a->cap_seen * sizeof *rotated);
+    if (!rotated)
+        return SK_ERR;
+    for (int i = 0; i < a->n_seen; i++)
+        rotated[(next + i) % a->cap_seen] = a->seen[i];
+    free(a->seen);
+    a->seen = rotated;
+    a->seen_next = (int)next;
+    return SK_OK;
+}
+
+static int read_positions(dec_t *d, sk_account_t *a)
+{
+    int n;
+    if (read_records(d, 3, SK_ACCOUNT_MAX_POSITIONS, &n) != SK_OK)
+        return SK_ERR;
+    for (int i = 0; i < n; i++) {
+        sk_position_t *p = &a->positions[i];
+        const char *s;
+        uint32_t len;
+        if (sk_mp_read_str(&d->r, &s, &len) != SK_OK)
+            return dec_reader_fail(d);
+        if (len == 0 || len > SK_TOPIC_MAX || memchr(s, '\0', len))
+            return dec_fail(d, "a topic name is empty, too long or has NUL");
+        memcpy(p->topic, s, len);
+        p->topic[len] = '\0';
+        if (read_i32(d, &p->partition) != SK_OK ||
+            read_i64(d, INT64_MIN, INT64_MAX, &p->offset) != SK_OK)
+            return SK_ERR;
+        a->n_positions = i + 1;
+    }
+    return SK_OK;
+}
+
+static int read_reported(dec_t *d, sk_reported_t *rep)
+{
+    uint32_t n;
+    if (sk_mp_read_map(&d->r, MAX_KEYS, &n) != SK_OK)
+        return dec_reader_fail(d);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        uint32_t klen;
+        int64_t v;
+        if (sk_mp_read_str(&d->r, &k, &klen) != SK_OK)
+            return dec_reader_fail(d);
+        if (klen == 2 && memcmp(k, "st", 2) == 0) {
+            if (read_i64(d, INT64_MIN, INT64_MAX, &rep->stage) != SK_OK)
+                return SK_ERR;
+        } else if (klen == 2 && memcmp(k, "et", 2) == 0) {
+            if (read_i64(d, 0, SK_TIER__COUNT - 1, &v) != SK_OK)
+                return SK_ERR;
+            rep->eng_tier = (uint8_t)v;
+        } else if (klen == 2 && memcmp(k, "sg", 2) == 0) {
+            if (read_i64(d, 0, SK_SEGMENT__COUNT - 1, &v) != SK_OK)
+                return SK_ERR;
+            rep->segment = (uint8_t)v;
+        } else if (klen == 1 && k[0] == 'h') {
+            if (read_i64(d, 0, SK_HEALTH__COUNT - 1, &v) != SK_OK)
+                return SK_ERR;
+            rep->health = (uint8_t)v;
+        } else if (klen == 2 && memcmp(k, "fl", 2) == 0) {
+            if (read_i64(d, 0, (INT64_C(1) << SK_FLAG__COUNT) - 1, &v) !=
+                SK_OK)
+                return SK_ERR;
+            rep->flags = (uint32_t)v;
+        } else if (klen == 2 && memcmp(k, "fs", 2) == 0) {
+            int nfs;
+            if (read_records(d, 2, SK_FLAG__COUNT, &nfs) != SK_OK)
+                return SK_ERR;
+            for (int j = 0; j < nfs; j++) {
+                int64_t flag;
+                if (read_i64(d, 0, SK_FLAG__COUNT - 1, &flag) != SK_OK ||
+                    read_i64(d, INT64_MIN, INT64_MAX,
+                             &rep->flag_since[flag]) != SK_OK)
+                    return SK_ERR;
+            }
+        } else if (sk_mp_skip(&d->r, SKIP_DEPTH) != SK_OK) {
+            return dec_reader_fail(d);
+        }
+    }
+    return SK_OK;
+}
+
+/* Every key of format 1, with a bit each to refuse a repeated key. */
+enum key {
+    KEY_ID, KEY_C, KEY_U, KEY_P, KEY_N, KEY_PT, KEY_D, KEY_LM, KEY_LL,
+    KEY_API, KEY_F, KEY_PE, KEY_OC, KEY_OR, KEY_LR, KEY_RS, KEY_LN, KEY_NV,
+    KEY_HS, KEY_S, KEY_SN, KEY_PO, KEY_R, KEY__COUNT
+};
+static const char *const key_names[KEY__COUNT] = {
+    "id", "c",  "u",  "p",  "n",  "pt", "d", "lm", "ll", "api", "f",  "pe",
+    "oc", "or", "lr", "rs", "ln", "nv", "hs", "s", "sn", "po",  "r",
+};
+
+static int key_index(const char *s, uint32_t len)
+{
+    for (int i = 0; i < KEY__COUNT; i++)
+        if (strlen(key_names[i]) == len && memcmp(key_names[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Read the value of key @p k into @p a. */
+static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
+{
+    int64_t v;
+    int n;
+    bool b;
+    switch (k) {
+    case KEY_ID: {
+        const char *s;
+        uint32_t len;
+        if (sk_mp_read_str(&d->r, &s, &len) != SK_OK)
+            return dec_reader_fail(d);
+        if (!sk_account_id_valid(s, len))
+            return dec_fail(d, "not a valid account id");
+        memcpy(a->id, s, len);
+        a->id[len] = '\0';
+        return SK_OK;
+    }
+    case KEY_C: return read_i64(d, INT64_MIN, INT64_MAX, &a->clock_ms);
+    case KEY_U: return read_i64(d, INT64_MIN, INT64_MAX, &a->updated_ms);
+    case KEY_P: return read_i64(d, INT64_MIN, INT64_MAX, &a->points);
+    case KEY_N: return read_u64(d, UINT64_MAX, &a->events_applied);
+    case KEY_PT:
+        if (read_records(d, 2, SK_EV__COUNT, &n) != SK_OK)
+            return SK_ERR;
+        for (int i = 0; i < n; i++) {
+            int64_t t;
+            if (read_i64(d, 0, SK_EV__COUNT - 1, &t) != SK_OK ||
+                read_i64(d, INT64_MIN, INT64_MAX, &a->points_by_type[t]) !=
+                    SK_OK)
+                return SK_ERR;
+        }
+        return SK_OK;
+    case KEY_D: return read_days(d, a);
+    case KEY_LM:
+        if (read_records(d, 1, SK_ACCOUNT_MAX_MONTHS, &n) != SK_OK)
+            return SK_ERR;
+        for (int i = 0; i < n; i++) {
+            if (read_i32(d, &a->login_months[i]) != SK_OK)
+                return SK_ERR;
+            if (i > 0 && a->login_months[i] <= a->login_months[i - 1])
+                return dec_fail(d, "months are not in ascending order");
+            a->n_login_months = i + 1;
+        }
+        return SK_OK;
+    case KEY_LL: return read_i32(d, &a->last_login_day);
+    case KEY_API:
+        if (sk_mp_read_bool(&d->r, &b) != SK_OK)
+            return dec_reader_fail(d);
+        a->api_call_seen = b;
+        return SK_OK;
+    case KEY_F:
+        if (read_records(d, 2, SK_ACCOUNT_MAX_FEATURES, &n) != SK_OK)
+            return SK_ERR;
+        for (int i = 0; i < n; i++) {
+            sk_feature_use_t *f = &a->features[i];
+            if (read_u64(d, UINT64_MAX, &f->hash) != SK_OK ||
+                read_i32(d, &f->last_day) != SK_OK)
+                return SK_ERR;
+            a->n_features = i + 1;
+        }
+        return SK_OK;
+    case KEY_PE:
+        if (read_records(d, 3, SK_ACCOUNT_MAX_PEOPLE, &n) != SK_OK)
+            return SK_ERR;
+        for (int i = 0; i < n; i++) {
+            sk_person_t *p = &a->people[i];
+            if (read_u64(d, UINT64_MAX, &p->hash) != SK_OK ||
+                read_i32(d, &p->last_day) != SK_OK ||
+                read_i64(d, 0, SK_PERSON__COUNT - 1, &v) != SK_OK)
+                return SK_ERR;
+            p->kind = (uint8_t)v;
+            a->n_people = i + 1;
+        }
+        return SK_OK;
+    case KEY_OC:
+        return read_ts_list(d, a->open_cancels, &a->n_open_cancels,
+                            SK_ACCOUNT_MAX_CANCELS);
+    case KEY_OR:
+        return read_ts_list(d, a->outreach, &a->n_outreach,
+                            SK_ACCOUNT_MAX_OUTREACH);
+    case KEY_LR:
+        return read_i64(d, INT64_MIN, INT64_MAX, &a->last_response_ms);
+    case KEY_RS:
+        if (read_records(d, 2, SK_ACCOUNT_MAX_RESPONSES, &n) != SK_OK)
+            return SK_ERR;
+        for (int i = 0; i < n; i++) {
+            double h;
+            if (read_i32(d, &a->responses[i].day) != SK_OK ||
+                read_finite(d, &h) != SK_OK)
+                return SK_ERR;
+            if (fabs(h) > 3.0e38)
+                return dec_fail(d, "%g hours is out of range", h);
+            a->responses[i].hours = (float)h;
+            a->n_responses = i + 1;
+        }
+        return SK_OK;
+    case KEY_LN: return read_i64(d, INT64_MIN, INT64_MAX, &a->last_nps_ms);
+    case KEY_NV:
+        if (read_i64(d, -1, 10, &v) != SK_OK)
+            return SK_ERR;
+        a->last_nps = (int)v;
+        return SK_OK;
+    case KEY_HS: return read_i64(d, INT64_MIN, INT64_MAX, &a->high_since_ms);
+    case KEY_S: return read_seen(d, a);
+    case KEY_SN: return read_i64(d, 0, INT32_MAX, seen_next);
+    case KEY_PO: return read_positions(d, a);
+    case KEY_R: return read_reported(d, &a->reported);
+    default:
+        if (sk_mp_skip(&d->r, SKIP_DEPTH) != SK_OK)
+            return dec_reader_fail(d);
+        return SK_OK;
+    }
+}
+
+static int decode_v1(dec_t *d, sk_account_t *a)
+{
+    uint32_t n;
+    uint32_t seen_keys = 0;
+    int64_t seen_next = -1;
+    if (sk_mp_read_map(&d->r, MAX_KEYS, &n) != SK_OK)
+        return dec_reader_fail(d);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s;
+        uint32_t len;
+        d->key = NULL;
+        if (sk_mp_read_str(&d->r, &s, &len) != SK_OK)
+            return dec_reader_fail(d);
+        int k = key_index(s, len);
+        if (k >= 0) {
+            d->key = key_names[k];
+            if (seen_keys & (1u << k))
+                return dec_fail(d, "the key appears twice");
+            seen_keys |= 1u << k;
+        }
+        if (read_field(d, a, k, &seen_next) != SK_OK)
+            return SK_ERR;
+    }
+    d->key = NULL;
+    if (!(seen_keys & (1u << KEY_ID)))
+        return dec_fail(d, "no account id");
+    if (rotate_seen(a, d->seen_count, seen_next) != SK_OK)
+        return dec_fail(d, "out of memory");
+    return SK_OK;
+}
+
+sk_account_t *sk_state_decode(const void *buf, size_t len,
+                              const sk_rules_t *rules, char *errstr,
+                              size_t errlen)
+{
+    dec_t d;
+    uint32_t n;
+    int64_t version;
+    sk_account_t *a = NULL;
+
+    memset(&d, 0, sizeof d);
+    d.errstr = errstr;
+    d.errlen = errlen;
+    d.start = buf;
+    sk_mp_reader_init(&d.r, buf, len);
+    if (len > SK_STATE_MAX_BYTES) {
+        dec_fail(&d, "%zu bytes, at most %d accepted", len,
+                 SK_STATE_MAX_BYTES);
+        goto fail;
+    }
+    a = calloc(1, sizeof *a);
+    if (!a) {
+        dec_fail(&d, "out of memory");
+        goto fail;
+    }
+    a->last_login_day = SK_ACCOUNT_NO_DAY;
+    a->last_response_ms = INT64_MIN;
+    a->last_nps_ms = INT64_MIN;
+    a->last_nps = -1;
+    a->high_since_ms = INT64_MIN;
+    if (rules->dedup_max_ids > 0) {
+        a->seen = calloc((size_t)rules->dedup_max_ids, sizeof *a->seen);
+        if (!a->seen) {
+            dec_fail(&d, "out of memory");
+            goto fail;
+        }
+        a->cap_seen = rules->dedup_max_ids;
+    }
+
+    if (sk_mp_read_array(&d.r, 64, &n) != SK_OK) {
+        dec_reader_fail(&d);
+        goto fail;
+    }
+    if (n < 2) {
+        dec_fail(&d, "not a [version, fields] array");
+        goto fail;
+    }
+    if (read_i64(&d, INT64_MIN, INT64_MAX, &version) != SK_OK)
+        goto fail;
+    switch (version) {
+    case 1:
+        if (decode_v1(&d, a) != SK_OK)
+            goto fail;
+        break;
+    default:
+        dec_fail(&d, "format version %lld is not supported (this build "
+                 "reads 1 to %d)", (long long)version,
+                 SK_STATE_FORMAT_VERSION);
+        goto fail;
+    }
+    for (uint32_t i = 2; i < n; i++) {
+        if (sk_mp_skip(&d.r, SKIP_DEPTH) != SK_OK) {
+            dec_reader_fail(&d);
+            goto fail;
+        }
+    }
+    if (sk_mp_remaining(&d.r) > 0) {
+        dec_fail(&d, "%zu trailing bytes", sk_mp_remaining(&d.r));
+        goto fail;
+    }
+    return a;
+
+fail:
+    sk_account_destroy(a);
+    return NULL;
+}

@@ -1,0 +1,64 @@
+/*
+ * main.c - the `scorekeeper` command-line tool: dispatch to subcommands.
+ *
+ * One table lists every command with a one-line summary, so `scorekeeper
+ * --help` and the dispatch can never disagree.  Each command lives in its
+ * own cmd_*.c file and parses its own flags.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"score", sk_cmd_score, "score a JSON-lines file of events offline"},
+    {"explain", sk_cmd_explain, "show how each score of one account was made"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: scorekeeper COMMAND [OPTIONS]\n\n"
+                 "Real-time customer-health scoring: tools.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun `scorekeeper COMMAND --help` for a command's options.\n");
+}
+
+const char *sk_cli_rules_path(const char *flag)
+{
+    if (flag)
+        return flag;
+    const char *env = getenv("SCOREKEEPER_RULES");
+    return env && *env ? env : "deploy/rules.yaml";
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return SK_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return SK_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("scorekeeper %s\n", SK_VERSION);
+        return SK_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "scorekeeper: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return SK_EXIT_USAGE;
+}
