@@ -19,11 +19,13 @@
 #ifndef SK_REDIS_STORE_H
 #define SK_REDIS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "scorekeeper/account.h"
 #include "scorekeeper/rules.h"
+#include "scorekeeper/scores.h"
 
 typedef struct sk_redis_opts {
     char host[256];     /**< "127.0.0.1" */
@@ -87,5 +89,113 @@ int sk_redis_top(sk_redis_t *r, const char *health, const char *flag,
  */
 int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr,
                     size_t errlen);
+
+/* ------------------------------------------------------------------ *
+ * What scorekeeperd adds: generations, outboxes, pipelined writes.
+ *
+ * Every account hash carries `gen`, a count of its writes.  A writer
+ * remembers the gen it loaded and writes through a server-side script
+ * that stores the hash only if gen is unchanged (compare-and-set), then
+ * bumps it: a second daemon that still believes it owns the account (a
+ * zombie after a rebalance) can never overwrite newer state; it sees a
+ * conflict, reloads and re-applies.  The script touches the one account
+ * key, so it also runs on Redis Cluster.
+ * ------------------------------------------------------------------ */
+
+/**
+ * @brief Refuse servers that may evict keys: checks CONFIG GET
+ *        maxmemory-policy now and after every reconnect, and fails (the
+ *        call, then every reconnect) unless it is "noeviction".
+ * @returns SK_OK, or SK_ERR with @p errstr (evicting policy, or CONFIG
+ *          refused by the server).
+ */
+int sk_redis_require_noeviction(sk_redis_t *r, char *errstr, size_t errlen);
+
+/** CONFIG GET @p name into @p value.  @returns SK_OK or SK_ERR. */
+int sk_redis_config_get(sk_redis_t *r, const char *name, char *value,
+                        size_t vlen, char *errstr, size_t errlen);
+
+/** @returns whether a connection is open right now. */
+bool sk_redis_connected(const sk_redis_t *r);
+
+/**
+ * @brief Milliseconds until the next reconnect attempt is allowed (capped
+ *        exponential backoff after failures), 0 when a call may try now.
+ */
+int64_t sk_redis_retry_in_ms(const sk_redis_t *r);
+
+/** @returns how many times a connection was established. */
+uint64_t sk_redis_connect_count(const sk_redis_t *r);
+
+/** One account as stored, with what a writer needs to write it back. */
+typedef struct sk_redis_stored {
+    char id[SK_ACCOUNT_MAX + 1]; /**< in: the account id */
+    sk_account_t *acct; /**< out: the state (caller frees), NULL if absent */
+    uint64_t gen;       /**< out: its generation, 0 when absent */
+    char *outbox;       /**< out: malloc'd outbox bytes (caller frees) or NULL */
+    size_t outbox_len;  /**< out: their length */
+    int status;         /**< out: SK_OK, or SK_ERR: the state does not decode */
+    char error[160];    /**< out: why, when status is SK_ERR */
+} sk_redis_stored_t;
+
+/**
+ * @brief Load several accounts in one pipelined round trip.
+ * @returns SK_OK (each item says whether it decoded), or SK_ERR on a Redis
+ *          error; then no item owns anything.
+ */
+int sk_redis_load_many(sk_redis_t *r, const sk_rules_t *rules,
+                       sk_redis_stored_t *items, size_t n, char *errstr,
+                       size_t errlen);
+
+/** One account to write. */
+typedef struct sk_redis_write {
+    const sk_account_t *acct;  /**< the state to store */
+    const sk_scores_t *scores; /**< its scores at its clock */
+    uint64_t gen;              /**< generation it was loaded at (0: new) */
+    const void *outbox;        /**< alerts not yet confirmed, or NULL */
+    size_t outbox_len;         /**< their length, 0 for none */
+    int64_t due_ms;            /**< next evaluation, INT64_MAX for none */
+    int prev_health;           /**< health tier indexed before, -1 unknown */
+    uint32_t prev_flags;       /**< flags indexed before (prev_health >= 0) */
+    bool written;              /**< out: false on a conflict */
+} sk_redis_write_t;
+
+/**
+ * @brief Write accounts: per account one compare-and-set script that
+ *        stores every field of the hash at once (state, readable fields,
+ *        outbox) and bumps gen; then, for the ones written, the indexes
+ *        and the due schedule (score 0 while the outbox is not empty, so
+ *        an outbox left by a crash is found by the scheduler).  Both
+ *        rounds are pipelined.
+ * @returns SK_OK (see each item's `written`), or SK_ERR on a Redis error;
+ *          some items may then have been written: reload before retrying.
+ */
+int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
+                            sk_redis_write_t *items, size_t n, char *errstr,
+                            size_t errlen);
+
+/** One outbox whose alerts are confirmed delivered. */
+typedef struct sk_redis_confirm {
+    const char *id; /**< the account */
+    uint64_t gen;   /**< generation the outbox was written at */
+    int64_t due_ms; /**< the account's next evaluation, INT64_MAX none */
+    bool cleared;   /**< out: false when the account changed since */
+} sk_redis_confirm_t;
+
+/**
+ * @brief Delete confirmed outboxes (only where gen is unchanged) and put
+ *        those accounts back on their real due time.  Pipelined.
+ */
+int sk_redis_confirm_outboxes(sk_redis_t *r, sk_redis_confirm_t *items,
+                              size_t n, char *errstr, size_t errlen);
+
+/**
+ * @brief Accounts due at or before @p now_ms, earliest first:
+ *        ZRANGEBYSCORE PREFIX:due -inf now LIMIT offset limit.
+ * @param ids receives up to @p limit ids; @p n their count.
+ */
+int sk_redis_due(sk_redis_t *r, int64_t now_ms, size_t offset, size_t limit,
+                 char (*ids)[SK_ACCOUNT_MAX + 1], size_t *n, char *errstr,
+                 size_t errlen);
 
 #endif

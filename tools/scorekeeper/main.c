@@ -20,6 +20,9 @@ typedef struct command {
 static const command_t commands[] = {
     {"score", sk_cmd_score, "score a JSON-lines file of events offline"},
     {"explain", sk_cmd_explain, "show how each score of one account was made"},
+    {"produce", sk_cmd_produce, "send JSON-lines events to a Kafka topic"},
+    {"sample", sk_cmd_sample, "print a demo scenario of events (JSON lines)"},
+    {"alerts", sk_cmd_alerts, "print the alerts of the alerts topic as they arrive"},
 };
 
 static void usage(FILE *out)
