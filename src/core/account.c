@@ -135,27 +135,34 @@ static void list_insert_ts(int64_t *list, int *n, int cap, int64_t ts)
 }
 
 /* Record that a person of @p kind named by @p hash was seen on @p day.
- * When the set is full, the entry seen longest ago makes room: the rules
- * count people in the current window, which the most recent cover. */
+ * Each kind keeps at most SK_ACCOUNT_MAX_PEOPLE / SK_PERSON__COUNT
+ * entries, so a crowd of users never pushes out the champions; when a
+ * kind is full, its entry seen longest ago makes room.  The rules count
+ * people in the current window up to small thresholds (2 users, 3
+ * champions, 5 power users, 3 departments), which the most recent cover. */
 static void person_touch(sk_account_t *a, sk_person_kind_t kind,
                          uint64_t hash, int32_t day)
 {
-    int oldest = -1;
+    int oldest = -1, of_kind = 0;
     for (int i = 0; i < a->n_people; i++) {
         sk_person_t *p = &a->people[i];
-        if (p->kind == kind && p->hash == hash) {
+        if (p->kind != kind)
+            continue;
+        if (p->hash == hash) {
             if (day > p->last_day)
                 p->last_day = day;
             return;
         }
+        of_kind++;
         if (oldest < 0 || p->last_day < a->people[oldest].last_day)
             oldest = i;
     }
     sk_person_t *slot;
-    if (a->n_people < SK_ACCOUNT_MAX_PEOPLE) {
+    if (of_kind < SK_ACCOUNT_MAX_PEOPLE / SK_PERSON__COUNT &&
+        a->n_people < SK_ACCOUNT_MAX_PEOPLE) {
         slot = &a->people[a->n_people++];
     } else {
-        if (a->people[oldest].last_day > day)
+        if (oldest < 0 || a->people[oldest].last_day > day)
             return;
         slot = &a->people[oldest];
     }

@@ -35,17 +35,17 @@
 
 #include "scorekeeper/rules.h"
 
-#define MAX_DEPTH 16        /* nesting levels; the schema needs 5 */
-#define MAX_NODES 20000     /* scalars, maps and lists in one file */
-#define MAX_MAP_PAIRS 64    /* entries in any one map of the file */
-#define MAX_SCHEMA_KEYS 24  /* keys a map of the schema may declare */
-#define MAX_POINTS 1e6      /* magnitude bound of any points value */
-#define MAX_STAGE 1e15      /* highest stage threshold */
+#define MAX_DEPTH 16       /* nesting levels; the schema needs 5 */
+#define MAX_NODES 20000    /* scalars, maps and lists in one file */
+#define MAX_MAP_PAIRS 64   /* entries in any one map of the file */
+#define MAX_SCHEMA_KEYS 24 /* keys a map of the schema may declare */
+#define MAX_POINTS 1e6     /* magnitude bound of any points value */
+#define MAX_STAGE 1e15     /* highest stage threshold */
 #define MAX_SLA_HOURS 100000
-#define MAX_COUNT 1000      /* highest count threshold of a flag */
-#define SUM_EPSILON 1e-6    /* tolerance of the sums that must be exact */
-#define SHOWN_TEXT 40       /* bytes of a bad value quoted in a message */
-#define PATH_LEN 160        /* a dotted path in messages, at most */
+#define MAX_COUNT 1000   /* highest count threshold of a flag */
+#define SUM_EPSILON 1e-6 /* tolerance of the sums that must be exact */
+#define SHOWN_TEXT 40    /* bytes of a bad value quoted in a message */
+#define PATH_LEN 160     /* a dotted path in messages, at most */
 
 enum { N_SCALAR, N_MAP, N_SEQ };
 
@@ -76,11 +76,11 @@ typedef struct ctx {
 
 /* An opened map of the schema: the value node of each declared key. */
 typedef struct map {
-    ctx_t *c;                    /* owning context */
-    int node;                    /* the map node, -1 after an error */
-    char path[PATH_LEN];              /* dotted path, "" for the root */
-    const char *const *keys;     /* declared keys; "?key" is optional */
-    int val[MAX_SCHEMA_KEYS];    /* value node by key index, -1 absent */
+    ctx_t *c;                 /* owning context */
+    int node;                 /* the map node, -1 after an error */
+    char path[PATH_LEN];      /* dotted path, "" for the root */
+    const char *const *keys;  /* declared keys; "?key" is optional */
+    int val[MAX_SCHEMA_KEYS]; /* value node by key index, -1 absent */
 } map_t;
 
 static const char *const feature_classes[SK_FEATURE__COUNT] = {
@@ -100,8 +100,7 @@ __attribute__((format(printf, 3, 4))) static void fail(ctx_t *c, int line,
     c->failed = true;
     if (c->errstr == NULL || c->errlen == 0)
         return;
-    int n = line > 0 ? snprintf(c->errstr, c->errlen, "%s:%d: ", c->name,
-                                line)
+    int n = line > 0 ? snprintf(c->errstr, c->errlen, "%s:%d: ", c->name, line)
                      : snprintf(c->errstr, c->errlen, "%s: ", c->name);
     if (n < 0 || (size_t)n >= c->errlen)
         return;
@@ -168,8 +167,7 @@ static void describe(const tnode_t *n, char *out, size_t outlen)
 static int tree_add(ctx_t *c, int kind, int line, int parent)
 {
     if (c->n_nodes >= MAX_NODES) {
-        fail(c, line, "more than %d YAML nodes: not a rules file",
-             MAX_NODES);
+        fail(c, line, "more than %d YAML nodes: not a rules file", MAX_NODES);
         return -1;
     }
     if (c->n_nodes == c->cap_nodes) {
@@ -292,8 +290,7 @@ static int tree_build(ctx_t *c, const char *buf, size_t len)
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT: {
             bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
-            tag = seq ? ev.data.sequence_start.tag
-                      : ev.data.mapping_start.tag;
+            tag = seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag;
             if (tag != NULL)
                 break;
             if (depth == MAX_DEPTH) {
@@ -418,8 +415,7 @@ static void map_open(ctx_t *c, int node, const char *path,
     if (n->kind != N_MAP) {
         char got[SHOWN_TEXT + 16];
         describe(n, got, sizeof got);
-        fail(c, n->at, "%s: expected a map, got %s", path_or_root(path),
-             got);
+        fail(c, n->at, "%s: expected a map, got %s", path_or_root(path), got);
         return;
     }
     if (n->count / 2 > MAX_MAP_PAIRS) {
@@ -481,7 +477,6 @@ static int map_get(const map_t *m, const char *key)
     return -1;
 }
 
-
 /* Open the map under @p key of @p parent. */
 static void map_sub(map_t *parent, const char *key, const char *const *keys,
                     map_t *m)
@@ -502,18 +497,16 @@ static void type_error(ctx_t *c, const tnode_t *n, const char *path,
     fail(c, n->at, "%s: expected %s, got %s", path, expected, got);
 }
 
-static void range_error(ctx_t *c, const tnode_t *n, const char *path,
-                        double lo, double hi, double v)
+static void range_error(ctx_t *c, const tnode_t *n, const char *path, double lo,
+                        double hi, double v)
 {
     if (isinf(hi))
-        fail(c, n->at, "%s: must be at least %.10g, got %.10g", path, lo,
-             v);
+        fail(c, n->at, "%s: must be at least %.10g, got %.10g", path, lo, v);
     else if (isinf(lo))
-        fail(c, n->at, "%s: must be at most %.10g, got %.10g", path, hi,
-             v);
+        fail(c, n->at, "%s: must be at most %.10g, got %.10g", path, hi, v);
     else
-        fail(c, n->at, "%s: must be between %.10g and %.10g, got %.10g",
-             path, lo, hi, v);
+        fail(c, n->at, "%s: must be between %.10g and %.10g, got %.10g", path,
+             lo, hi, v);
 }
 
 /* A YAML 1.2 core-schema decimal: [-+]?(.d+|d+(.d*)?)([eE][-+]?d+)? */
@@ -592,12 +585,15 @@ static long long node_int(ctx_t *c, int node, const char *path, long long lo,
     errno = 0;
     long long v = strtoll(n->text, NULL, 10);
     if (errno != 0 || v < lo || v > hi) {
-        if (errno != 0)
-            fail(c, n->at, "%s: must be between %lld and %lld, got %s",
-                 path, lo, hi, n->text);
-        else
-            fail(c, n->at, "%s: must be between %lld and %lld, got %lld",
-                 path, lo, hi, v);
+        if (errno != 0) {
+            char text[SHOWN_TEXT + 8];
+            shown(n->text, n->len, text, sizeof text);
+            fail(c, n->at, "%s: must be between %lld and %lld, got %s", path,
+                 lo, hi, text);
+        } else {
+            fail(c, n->at, "%s: must be between %lld and %lld, got %lld", path,
+                 lo, hi, v);
+        }
         return 0;
     }
     return v;
@@ -622,8 +618,7 @@ static void node_str(ctx_t *c, int node, const char *path, char *out,
     for (size_t i = 0; i < n->len; i++) {
         unsigned char ch = (unsigned char)n->text[i];
         if (ch < 0x20 || ch == 0x7f) {
-            fail(c, n->at, "%s: control characters are not allowed",
-                 path);
+            fail(c, n->at, "%s: control characters are not allowed", path);
             return;
         }
     }
@@ -683,10 +678,8 @@ static bool get_bool(map_t *m, const char *key, bool dflt)
 }
 
 /* An error at the value of @p key (for checks across several keys). */
-__attribute__((format(printf, 3, 4))) static void fail_at(map_t *m,
-                                                          const char *key,
-                                                          const char *fmt,
-                                                          ...)
+__attribute__((format(printf, 3, 4))) static void
+fail_at(map_t *m, const char *key, const char *fmt, ...)
 {
     ctx_t *c = m->c;
     if (c->failed)
@@ -722,8 +715,8 @@ static int get_list(map_t *m, const char *key, int lo, int hi)
         return -1;
     }
     if (n->count < lo || n->count > hi) {
-        fail(m->c, n->at, "%s: must have %d to %d entries, got %d", path,
-             lo, hi, n->count);
+        fail(m->c, n->at, "%s: must have %d to %d entries, got %d", path, lo,
+             hi, n->count);
         return -1;
     }
     return node;
@@ -794,9 +787,9 @@ static sk_count_rule_t get_each_rule(map_t *parent, const char *key)
 static void check_points(map_t *root, sk_rules_t *r)
 {
     static const char *const keys[] = {
-        "user_created",      "login_monthly",    "usage_bands",
-        "meeting_attended",  "meeting_missed",   "feedback",
-        "payment_succeeded", "payment_failed",   NULL};
+        "user_created",      "login_monthly",  "usage_bands",
+        "meeting_attended",  "meeting_missed", "feedback",
+        "payment_succeeded", "payment_failed", NULL};
     static const char *const fb_keys[] = {"very_happy", "happy", "neutral",
                                           "not_happy", NULL};
     map_t m, fb;
@@ -839,10 +832,9 @@ static void check_stages(map_t *root, sk_rules_t *r)
 
 static void check_frequency(map_t *eng, sk_rules_t *r)
 {
-    static const char *const keys[] = {"meeting_attended", "email_exchange",
-                                       "login",            "support_ticket",
-                                       "training",         "max_points",
-                                       NULL};
+    static const char *const keys[] = {
+        "meeting_attended", "email_exchange", "login", "support_ticket",
+        "training",         "max_points",     NULL};
     map_t m;
     map_sub(eng, "frequency", keys, &m);
     r->engagement.meeting = get_count_rule(&m, "meeting_attended");
@@ -857,9 +849,8 @@ static void check_quality(map_t *eng, sk_rules_t *r)
 {
     static const char *const keys[] = {"neutral", "response_rate_bands",
                                        "meeting", NULL};
-    static const char *const mq_keys[] = {"on_time", "active", "executive",
-                                          "follow_through", "strategic",
-                                          NULL};
+    static const char *const mq_keys[] = {
+        "on_time", "active", "executive", "follow_through", "strategic", NULL};
     map_t m, mq;
     map_sub(eng, "quality", keys, &m);
     r->engagement.quality_neutral = get_num(&m, "neutral", 0, 100);
@@ -877,8 +868,8 @@ static void check_quality(map_t *eng, sk_rules_t *r)
     r->engagement.mq_follow_through = get_num(&mq, "follow_through", 0, 100);
     r->engagement.mq_strategic = get_num(&mq, "strategic", 0, 100);
     double sum = r->engagement.mq_on_time + r->engagement.mq_active +
-                 r->engagement.mq_executive +
-                 r->engagement.mq_follow_through + r->engagement.mq_strategic;
+                 r->engagement.mq_executive + r->engagement.mq_follow_through +
+                 r->engagement.mq_strategic;
     if (fabs(sum - 100) > SUM_EPSILON)
         fail_at(&mq, NULL,
                 "the five attributes must sum to 100 (a perfect meeting), "
@@ -889,8 +880,8 @@ static void check_quality(map_t *eng, sk_rules_t *r)
 static void check_breadth(map_t *eng, sk_rules_t *r)
 {
     static const char *const keys[] = {"executive_sponsor", "champion",
-                                       "power_user", "departments",
-                                       "max_points", NULL};
+                                       "power_user",        "departments",
+                                       "max_points",        NULL};
     static const char *const dep_keys[] = {"min", "points", NULL};
     map_t m, dep;
     map_sub(eng, "breadth", keys, &m);
@@ -960,9 +951,8 @@ static void check_product(map_t *eng, sk_rules_t *r)
 
 static void check_engagement(map_t *root, sk_rules_t *r)
 {
-    static const char *const keys[] = {"weights", "frequency", "quality",
-                                       "breadth", "product",   "tiers",
-                                       NULL};
+    static const char *const keys[] = {
+        "weights", "frequency", "quality", "breadth", "product", "tiers", NULL};
     static const char *const w_keys[] = {"frequency", "quality", "breadth",
                                          "product", NULL};
     static const char *const t_keys[] = {"green", "yellow", "orange", NULL};
@@ -1001,23 +991,32 @@ static void check_engagement(map_t *root, sk_rules_t *r)
 
 static void check_customer(map_t *root, sk_rules_t *r)
 {
-    static const char *const keys[] = {
-        "base",          "min",          "max",      "active_week",
-        "first_feature", "support_resolved",         "page_view",
-        "nps",           "referral",     "renewal",  "payment_failures",
-        "no_login_30d",  "upsell",       "segments", NULL};
+    static const char *const keys[] = {"base",
+                                       "min",
+                                       "max",
+                                       "active_week",
+                                       "first_feature",
+                                       "support_resolved",
+                                       "page_view",
+                                       "nps",
+                                       "referral",
+                                       "renewal",
+                                       "payment_failures",
+                                       "no_login_30d",
+                                       "upsell",
+                                       "segments",
+                                       NULL};
     static const char *const sr_keys[] = {"satisfied", "unsatisfied", NULL};
     static const char *const pv_keys[] = {"advanced_feature", "cancellation",
                                           NULL};
     static const char *const nps_keys[] = {"promoter_min", "promoter",
-                                           "detractor_max", "detractor",
-                                           NULL};
+                                           "detractor_max", "detractor", NULL};
     static const char *const pf_keys[] = {"min", "points", NULL};
     static const char *const up_keys[] = {
         "plan_usage_min_percent", "plan_usage",     "enterprise_feature_view",
         "seat_request",           "first_api_call", NULL};
-    static const char *const seg_keys[] = {"upsell_candidate", "loyal",
-                                           "risk", "at_risk", NULL};
+    static const char *const seg_keys[] = {"upsell_candidate", "loyal", "risk",
+                                           "at_risk", NULL};
     static const char *const uc_keys[] = {"min_score", "min_upsell", NULL};
     static const char *const loyal_keys[] = {"min_score", "months", NULL};
     static const char *const below_keys[] = {"below", NULL};
@@ -1126,17 +1125,15 @@ static void check_health(map_t *root, sk_rules_t *r)
 static void check_flags(map_t *root, sk_rules_t *r)
 {
     static const char *const count_keys[] = {"severity", "?enabled",
-                                              "min_count", NULL};
-    static const char *const drop_keys[] = {"severity", "?enabled",
-                                            "below_ratio",
-                                            "min_previous_minutes", NULL};
+                                             "min_count", NULL};
+    static const char *const drop_keys[] = {
+        "severity", "?enabled", "below_ratio", "min_previous_minutes", NULL};
     static const char *const detractor_keys[] = {"severity", "?enabled",
                                                  "max_nps", NULL};
-    static const char *const single_keys[] = {"severity", "?enabled",
-                                              "users", NULL};
-    static const char *const slow_keys[] = {"severity", "?enabled",
-                                            "above_hours",
-                                            "before_at_most_hours", NULL};
+    static const char *const single_keys[] = {"severity", "?enabled", "users",
+                                              NULL};
+    static const char *const slow_keys[] = {
+        "severity", "?enabled", "above_hours", "before_at_most_hours", NULL};
     static const char *const plain_keys[] = {"severity", "?enabled", NULL};
     const char *keys[SK_FLAG__COUNT + 1];
     ctx_t *c = root->c;
@@ -1178,9 +1175,8 @@ static void check_flags(map_t *root, sk_rules_t *r)
         if (c->failed)
             return;
         const tnode_t *sn = &c->nodes[sev];
-        int parsed = sn->kind == N_SCALAR
-                         ? sk_severity_parse(sn->text, sn->len)
-                         : -1;
+        int parsed =
+            sn->kind == N_SCALAR ? sk_severity_parse(sn->text, sn->len) : -1;
         if (parsed < 0) {
             char path[PATH_LEN];
             join(path, sizeof path, fm.path, "severity");
@@ -1206,8 +1202,7 @@ static void check_flags(map_t *root, sk_rules_t *r)
             fr->threshold2 = get_nonneg(&fm, "before_at_most_hours");
             if (fr->threshold2 > fr->threshold)
                 fail_at(&fm, "before_at_most_hours",
-                        "must not be above above_hours (%.10g)",
-                        fr->threshold);
+                        "must not be above above_hours (%.10g)", fr->threshold);
         }
     }
 }
@@ -1215,10 +1210,9 @@ static void check_flags(map_t *root, sk_rules_t *r)
 static void check_rules(ctx_t *c, int root, sk_rules_t *r)
 {
     static const char *const keys[] = {
-        "version", "window_days", "dedup",  "points", "stages",
-        "engagement", "customer", "health", "flags",  NULL};
-    static const char *const dedup_keys[] = {"horizon_days", "max_ids",
-                                             NULL};
+        "version",    "window_days", "dedup",  "points", "stages",
+        "engagement", "customer",    "health", "flags",  NULL};
+    static const char *const dedup_keys[] = {"horizon_days", "max_ids", NULL};
     map_t m, d;
     map_open(c, root, "", keys, &m);
     get_str(&m, "version", r->version, sizeof r->version);
@@ -1241,9 +1235,8 @@ static void check_rules(ctx_t *c, int root, sk_rules_t *r)
 int sk_rules_load_buffer(const char *name, const char *yaml, size_t len,
                          sk_rules_t *rules, char *errstr, size_t errlen)
 {
-    ctx_t c = {.name = name ? name : "<rules>",
-               .errstr = errstr,
-               .errlen = errlen};
+    ctx_t c = {
+        .name = name ? name : "<rules>", .errstr = errstr, .errlen = errlen};
     sk_rules_t tmp;
     memset(&tmp, 0, sizeof tmp);
     if (errstr && errlen)
@@ -1269,9 +1262,8 @@ int sk_rules_load_buffer(const char *name, const char *yaml, size_t len,
 int sk_rules_load(const char *path, sk_rules_t *rules, char *errstr,
                   size_t errlen)
 {
-    ctx_t c = {.name = path ? path : "<rules>",
-               .errstr = errstr,
-               .errlen = errlen};
+    ctx_t c = {
+        .name = path ? path : "<rules>", .errstr = errstr, .errlen = errlen};
     char *buf = NULL;
     size_t len = 0;
     int rc = SK_ERR;

@@ -1053,3 +1053,81 @@ int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr,
     queued++;
     return drain(r, queued, errstr, errlen, "forget");
 }
+
+/* ---- readable fields, for tools -------------------------------------------- */
+
+int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
+                        const char *const *fields, size_t nf,
+                        char ***values, char *errstr, size_t errlen)
+{
+    char key[KEY_MAX];
+    const char *argv[2 + SK_REDIS_MAX_FIELDS];
+    char **out = NULL;
+    size_t i, f, read = 0;
+
+    *values = NULL;
+    if (nf == 0 || nf > SK_REDIS_MAX_FIELDS) {
+        snprintf(errstr, errlen, "between 1 and %d fields",
+                 SK_REDIS_MAX_FIELDS);
+        return SK_ERR;
+    }
+    for (i = 0; i < n; i++) {
+        if (!sk_account_id_valid(ids[i], strlen(ids[i]))) {
+            snprintf(errstr, errlen, "not a valid account id");
+            return SK_ERR;
+        }
+    }
+    if (n == 0)
+        return SK_OK;
+    if (n > SIZE_MAX / nf / sizeof *out ||
+        !(out = calloc(n * nf, sizeof *out))) {
+        snprintf(errstr, errlen, "out of memory");
+        return SK_ERR;
+    }
+    if (ensure(r, errstr, errlen) != SK_OK)
+        goto fail;
+    argv[0] = "HMGET";
+    argv[1] = key;
+    for (f = 0; f < nf; f++)
+        argv[2 + f] = fields[f];
+    for (i = 0; i < n; i++) {
+        key_acct(r, ids[i], key);
+        if (append(r, errstr, errlen, (int)(2 + nf), argv, NULL) != SK_OK)
+            goto fail;
+    }
+    for (; read < n; read++) {
+        redisReply *rep = get_reply(r, errstr, errlen, "HMGET");
+        if (!rep)
+            goto fail;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != nf) {
+            freeReplyObject(rep);
+            fail(r, errstr, errlen, "HMGET: unexpected reply");
+            goto fail;
+        }
+        for (f = 0; f < nf; f++) {
+            const redisReply *e = rep->element[f];
+            char **slot = &out[read * nf + f];
+            if (e->type != REDIS_REPLY_STRING)
+                continue;
+            if (!(*slot = malloc(e->len + 1))) {
+                freeReplyObject(rep);
+                snprintf(errstr, errlen, "out of memory");
+                read++;
+                goto fail;
+            }
+            memcpy(*slot, e->str, e->len);
+            (*slot)[e->len] = '\0';
+        }
+        freeReplyObject(rep);
+    }
+    *values = out;
+    return SK_OK;
+fail:
+    /* replies still in flight would answer the next command: drop them */
+    if (read < n && r->ctx)
+        drop(r);
+    for (i = 0; i < n * nf; i++)
+        free(out[i]);
+    free(out);
+    return SK_ERR;
+}

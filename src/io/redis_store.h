@@ -198,4 +198,23 @@ int sk_redis_due(sk_redis_t *r, int64_t now_ms, size_t offset, size_t limit,
                  char (*ids)[SK_ACCOUNT_MAX + 1], size_t *n, char *errstr,
                  size_t errlen);
 
+/** Most fields sk_redis_get_fields() reads per account. */
+#define SK_REDIS_MAX_FIELDS 32
+
+/**
+ * @brief Readable fields of several account hashes in one round trip
+ *        (one HMGET per account, pipelined), for tools that list accounts.
+ * @param ids    @p n account ids.
+ * @param fields @p nf field names (points, stage, customer, flags, ...),
+ *               at most SK_REDIS_MAX_FIELDS.
+ * @param values receives a malloc'd array of n * nf strings, row-major
+ *               (values[i * nf + f]): each malloc'd, or NULL where the
+ *               field or the account is absent.  The caller frees each
+ *               string and the array; on error *values is NULL.
+ * @returns SK_OK or SK_ERR with @p errstr.
+ */
+int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
+                        const char *const *fields, size_t nf,
+                        char ***values, char *errstr, size_t errlen);
+
 #endif

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[SK_ERRSTR_LEN];
     memset(&rules, 0x5A, sizeof rules);
     memcpy(&before, &rules, sizeof rules);
-    if (sk_rules_load_buffer("fuzz.yaml", (const char *)data, size, &rules,
-                             err, sizeof err) != SK_OK) {
+    if (sk_rules_load_buffer("fuzz.yaml", (const char *)data, size, &rules, err,
+                             sizeof err) != SK_OK) {
         /* refused: a message, and the output untouched */
         if (err[0] == '\0' || memchr(err, '\0', sizeof err) == NULL ||
             memcmp(&rules, &before, sizeof rules) != 0)

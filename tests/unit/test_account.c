@@ -629,3 +629,19 @@ Test(account, invalid_id_refused)
     cr_assert_null(sk_account_new("a{b}", &rules));
     cr_assert_null(sk_account_new("", &rules));
 }
+
+Test(account, a_crowd_of_users_keeps_the_champions)
+{
+    apply(person("c1", SK_ROLE_CHAMPION, "", "2026-05-01T10:00:00Z"));
+    apply(person("c2", SK_ROLE_CHAMPION, "", "2026-05-01T10:00:00Z"));
+    apply(person("c3", SK_ROLE_CHAMPION, "", "2026-05-01T10:00:00Z"));
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "user%d", i);
+        apply(person(name, SK_ROLE_END_USER, "", "2026-05-10T10:00:00Z"));
+    }
+    sk_scores_t s = scores();
+    cr_assert_eq(s.champions, 3);
+    cr_assert_geq(s.distinct_users, 2);
+    cr_assert_not(s.flags & (1u << SK_FLAG_SINGLE_THREADED));
+}

@@ -104,8 +104,8 @@ static sk_rules_t load_text(const char *text)
 {
     sk_rules_t rules;
     char err[SK_ERRSTR_LEN];
-    int rc = sk_rules_load_buffer(NAME, text, strlen(text), &rules, err,
-                                  sizeof err);
+    int rc =
+        sk_rules_load_buffer(NAME, text, strlen(text), &rules, err, sizeof err);
     cr_assert_eq(rc, SK_OK, "%s", err);
     return rules;
 }
@@ -118,9 +118,9 @@ static sk_rules_t load_mutation(const char *from, const char *to)
     return rules;
 }
 
-#define EQ(got, want) \
-    cr_assert(fabs((double)(got) - (double)(want)) < 1e-9, \
-              "%s is %g, MODEL.md says %g", #got, (double)(got), \
+#define EQ(got, want)                                                          \
+    cr_assert(fabs((double)(got) - (double)(want)) < 1e-9,                     \
+              "%s is %g, MODEL.md says %g", #got, (double)(got),               \
               (double)(want))
 
 /* ---------------------------------------------------------------- */
@@ -130,8 +130,8 @@ static sk_rules_t load_default(void)
 {
     sk_rules_t rules;
     char err[SK_ERRSTR_LEN];
-    cr_assert_eq(sk_rules_load(sk_test_path("deploy/rules.yaml"), &rules,
-                               err, sizeof err),
+    cr_assert_eq(sk_rules_load(sk_test_path("deploy/rules.yaml"), &rules, err,
+                               sizeof err),
                  SK_OK, "%s", err);
     return rules;
 }
@@ -181,8 +181,8 @@ Test(rules_default, engagement_weights_frequency)
         const sk_count_rule_t *rule;
         double per, each, max;
     } freq[] = {
-        {&r.engagement.meeting, 1, 5, 40}, {&r.engagement.email, 1, 2, 20},
-        {&r.engagement.login, 5, 1, 20},   {&r.engagement.ticket, 1, 3, 15},
+        {&r.engagement.meeting, 1, 5, 40},   {&r.engagement.email, 1, 2, 20},
+        {&r.engagement.login, 5, 1, 20},     {&r.engagement.ticket, 1, 3, 15},
         {&r.engagement.training, 1, 10, 20},
     };
     for (size_t i = 0; i < sizeof freq / sizeof freq[0]; i++) {
@@ -292,8 +292,7 @@ Test(rules_default, health_plays)
     EQ(r.plays[SK_HEALTH_AT_RISK].sla_hours, 24);
     cr_assert_str_eq(r.plays[SK_HEALTH_WATCH].name, "adoption sprint");
     EQ(r.plays[SK_HEALTH_WATCH].sla_hours, 72);
-    cr_assert_str_eq(r.plays[SK_HEALTH_HEALTHY].name,
-                     "tech-touch enablement");
+    cr_assert_str_eq(r.plays[SK_HEALTH_HEALTHY].name, "tech-touch enablement");
     EQ(r.plays[SK_HEALTH_HEALTHY].sla_hours, -1);
     cr_assert_str_eq(r.plays[SK_HEALTH_GROWTH].name, "expansion discovery");
     EQ(r.plays[SK_HEALTH_GROWTH].sla_hours, 168);
@@ -344,8 +343,8 @@ Test(rules_load, buffer_equals_file)
     sk_rules_t from_file = load_default(), from_buf;
     char *text = default_text();
     char err[SK_ERRSTR_LEN];
-    cr_assert_eq(sk_rules_load_buffer("x", text, strlen(text), &from_buf,
-                                      err, sizeof err),
+    cr_assert_eq(sk_rules_load_buffer("x", text, strlen(text), &from_buf, err,
+                                      sizeof err),
                  SK_OK, "%s", err);
     cr_assert(memcmp(&from_file, &from_buf, sizeof from_buf) == 0);
     free(text);
@@ -387,7 +386,10 @@ Test(rules_load, huge_file_refused)
                      "larger than the 1048576-byte limit of a rules file");
 
     /* the same through a file */
-    char path[] = "/tmp/sk-rules-XXXXXX";
+    const char *tmpdir = getenv("TMPDIR");
+    char path[128];
+    snprintf(path, sizeof path, "%s/sk-rules-XXXXXX",
+             tmpdir && *tmpdir ? tmpdir : "/tmp");
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
     cr_assert_eq(write(fd, big, len), (ssize_t)len);
@@ -475,8 +477,7 @@ Test(rules_yaml, aliases_tags_documents)
     char *two = malloc(len + 32);
     cr_assert_not_null(two);
     snprintf(two, len + 32, "%s---\nx: 1\n", text);
-    expect_error(two, line_of(two, "---\nx: 1"),
-                 "more than one YAML document");
+    expect_error(two, line_of(two, "---\nx: 1"), "more than one YAML document");
     free(two);
     free(text);
 }
@@ -535,12 +536,10 @@ Test(rules_schema, wrong_types)
                           "window_days",
                           "window_days: expected a whole number, got "
                           "\"30\"");
-    expect_mutation_error("window_days: 30", "window_days: 30.5",
-                          "window_days",
+    expect_mutation_error("window_days: 30", "window_days: 30.5", "window_days",
                           "window_days: expected a whole number, got "
                           "\"30.5\"");
-    expect_mutation_error("window_days: 30", "window_days: [30]",
-                          "window_days",
+    expect_mutation_error("window_days: 30", "window_days: [30]", "window_days",
                           "window_days: expected a whole number, got a list");
     expect_mutation_error("dedup:\n  horizon_days: 7\n  max_ids: 256",
                           "dedup: 7", "dedup",
@@ -580,8 +579,15 @@ Test(rules_schema, ranges)
                           "user_created",
                           "points.user_created: must be between -1000000 "
                           "and 1000000, got 10000000");
-    expect_mutation_error("promoter_min: 9", "promoter_min: 11",
-                          "promoter_min",
+    expect_mutation_error("window_days: 30",
+                          "window_days: 99999999999999999999999999999",
+                          "window_days",
+                          "window_days: must be between 1 and 90, got "
+                          "99999999999999999999999999999");
+    expect_mutation_error("referral: 20", "referral: 1e999", "referral",
+                          "customer.referral: expected a finite number, got "
+                          "\"1e999\"");
+    expect_mutation_error("promoter_min: 9", "promoter_min: 11", "promoter_min",
                           "customer.nps.promoter_min: must be between 0 and "
                           "10, got 11");
 }
@@ -603,12 +609,10 @@ Test(rules_schema, weights_must_sum_to_one)
 
 Test(rules_schema, orders)
 {
-    expect_mutation_error("stages: [100, 500", "stages: [500, 100",
-                          "stages:",
+    expect_mutation_error("stages: [100, 500", "stages: [500, 100", "stages:",
                           "stages[1]: stages must be strictly ascending "
                           "(100 after 500)");
-    expect_mutation_error("stages: [100, 500", "stages: [100, 100",
-                          "stages:",
+    expect_mutation_error("stages: [100, 500", "stages: [100, 100", "stages:",
                           "stages[1]: stages must be strictly ascending "
                           "(100 after 100)");
     expect_mutation_error("stages: [100", "stages: [0", "stages:",
@@ -642,20 +646,20 @@ Test(rules_schema, orders)
 
 Test(rules_schema, list_sizes)
 {
-    expect_mutation_error("stages: [100, 500, 1000, 2000, 5000, 10000]",
-                          "stages: []", "stages:",
-                          "stages: must have 1 to 16 entries, got 0");
-    expect_mutation_error("stages: [100, 500, 1000, 2000, 5000, 10000]",
-                          "stages: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, "
-                          "13, 14, 15, 16, 17]",
-                          "stages:",
-                          "stages: must have 1 to 16 entries, got 17");
+    expect_mutation_error(
+        "stages: [100, 500, 1000, 2000, 5000, 10000]", "stages: []",
+        "stages:", "stages: must have 1 to 16 entries, got 0");
+    expect_mutation_error(
+        "stages: [100, 500, 1000, 2000, 5000, 10000]",
+        "stages: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, "
+        "13, 14, 15, 16, 17]",
+        "stages:", "stages: must have 1 to 16 entries, got 17");
     /* 65 features */
     char list[4096] = "catalogue:\n";
     for (int i = 0; i < 65; i++) {
         size_t n = strlen(list);
-        snprintf(list + n, sizeof list - n,
-                 "      - {key: f%d, class: core}\n", i);
+        snprintf(list + n, sizeof list - n, "      - {key: f%d, class: core}\n",
+                 i);
     }
     char *text = mutate("catalogue:\n", list);
     expect_error(text, line_of(text, "catalogue:\n      - {key: f0,"),
@@ -728,8 +732,8 @@ Test(rules_schema, strings)
     expect_mutation_error("version: \"default-2026.11\"", "version: \"\"",
                           "version: \"",
                           "version: must be 1 to 63 bytes long, got 0");
-    expect_mutation_error("version: \"default-2026.11\"",
-                          "version: \"a\\tb\"", "version: \"",
+    expect_mutation_error("version: \"default-2026.11\"", "version: \"a\\tb\"",
+                          "version: \"",
                           "version: control characters are not allowed");
     /* 63 bytes is fine, and an unquoted word is a text too */
     memset(long_version, 'v', 63);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -456,8 +457,18 @@ int sk_cmd_alerts(int argc, char **argv)
                                 from_beginning ? "earliest" : "latest",
                                 errstr, sizeof errstr) == SK_OK;
     } else {
-        ok = ok && sk_kafka_props_set(&fixed, "enable.auto.commit", "false",
-                                      errstr, sizeof errstr) == SK_OK;
+        /* librdkafka wants a group.id even for assign(); this one is
+         * never joined and nothing is committed under it */
+        char anon[64];
+        snprintf(anon, sizeof anon, "scorekeeper-alerts-%ld",
+                 (long)getpid());
+        ok = ok &&
+             sk_kafka_props_set(&fixed, "group.id", anon, errstr,
+                                sizeof errstr) == SK_OK &&
+             sk_kafka_props_set(&fixed, "enable.auto.commit", "false",
+                                errstr, sizeof errstr) == SK_OK &&
+             sk_kafka_props_set(&fixed, "enable.auto.offset.store", "false",
+                                errstr, sizeof errstr) == SK_OK;
     }
     if (!ok) {
         fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
