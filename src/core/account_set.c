@@ -7,9 +7,14 @@
 
 #include "scorekeeper/account_set.h"
 
+typedef struct slot {
+    uint64_t hash;      /* of the account id, checked before the id */
+    sk_account_t *acct; /* NULL or an owned account */
+} slot_t;
+
 struct sk_account_set {
-    sk_account_t **slots; /* NULL or an owned account */
-    size_t cap;           /* a power of two */
+    slot_t *slots; /* open addressing, linear probing */
+    size_t cap;    /* a power of two */
     size_t n;
 };
 
@@ -32,23 +37,34 @@ void sk_account_set_destroy(sk_account_set_t *set)
     if (!set)
         return;
     for (size_t i = 0; i < set->cap; i++)
-        sk_account_destroy(set->slots[i]);
+        sk_account_destroy(set->slots[i].acct);
     free(set->slots);
     free(set);
 }
 
-static size_t slot_of(const sk_account_set_t *set, const char *id)
+static uint64_t hash_id(const char *id)
+{
+    uint64_t h = sk_hash64(id, strlen(id), SK_HASH_SEED);
+    /* FNV's low bits are weak for short similar ids: mix before masking. */
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return h;
+}
+
+static size_t slot_of(const sk_account_set_t *set, uint64_t h, const char *id)
 {
     size_t mask = set->cap - 1;
-    size_t i = (size_t)sk_hash64(id, strlen(id), SK_HASH_SEED) & mask;
-    while (set->slots[i] && strcmp(set->slots[i]->id, id) != 0)
+    size_t i = (size_t)h & mask;
+    while (set->slots[i].acct &&
+           (set->slots[i].hash != h || strcmp(set->slots[i].acct->id, id) != 0))
         i = (i + 1) & mask;
     return i;
 }
 
 sk_account_t *sk_account_set_get(const sk_account_set_t *set, const char *id)
 {
-    return set->slots[slot_of(set, id)];
+    return set->slots[slot_of(set, hash_id(id), id)].acct;
 }
 
 static int grow(sk_account_set_t *set)
@@ -58,8 +74,9 @@ static int grow(sk_account_set_t *set)
     if (!bigger.slots)
         return SK_ERR;
     for (size_t i = 0; i < set->cap; i++)
-        if (set->slots[i])
-            bigger.slots[slot_of(&bigger, set->slots[i]->id)] = set->slots[i];
+        if (set->slots[i].acct)
+            bigger.slots[slot_of(&bigger, set->slots[i].hash,
+                                 set->slots[i].acct->id)] = set->slots[i];
     free(set->slots);
     set->slots = bigger.slots;
     set->cap = bigger.cap;
@@ -69,18 +86,20 @@ static int grow(sk_account_set_t *set)
 sk_account_t *sk_account_set_upsert(sk_account_set_t *set, const char *id,
                                     const sk_rules_t *rules)
 {
-    size_t i = slot_of(set, id);
-    if (set->slots[i])
-        return set->slots[i];
+    uint64_t h = hash_id(id);
+    size_t i = slot_of(set, h, id);
+    if (set->slots[i].acct)
+        return set->slots[i].acct;
     if ((set->n + 1) * 10 > set->cap * 7) {
         if (grow(set) != SK_OK)
             return NULL;
-        i = slot_of(set, id);
+        i = slot_of(set, h, id);
     }
     sk_account_t *acct = sk_account_new(id, rules);
     if (!acct)
         return NULL;
-    set->slots[i] = acct;
+    set->slots[i].hash = h;
+    set->slots[i].acct = acct;
     set->n++;
     return acct;
 }
@@ -115,8 +134,8 @@ sk_account_t **sk_account_set_sorted(const sk_account_set_t *set, size_t *n)
     if (!v)
         return NULL;
     for (size_t i = 0; i < set->cap; i++)
-        if (set->slots[i])
-            v[(*n)++] = set->slots[i];
+        if (set->slots[i].acct)
+            v[(*n)++] = set->slots[i].acct;
     qsort(v, *n, sizeof *v, by_id);
     return v;
 }
