@@ -37,7 +37,7 @@
 #define SK_ACCOUNT_MAX_CANCELS 16    /**< open meeting cancels */
 #define SK_ACCOUNT_MAX_OUTREACH 16   /**< outreach since the last response */
 #define SK_ACCOUNT_MAX_RESPONSES 32  /**< response-time samples */
-#define SK_ACCOUNT_MAX_POSITIONS 16  /**< (topic, partition) offsets */
+#define SK_ACCOUNT_MAX_POSITIONS 8   /**< (topic, partition) offsets */
 #define SK_ACCOUNT_NO_DAY INT32_MIN  /**< "never" for day fields */
 
 /** Counters of one UTC day.  Counters saturate rather than wrap. */
@@ -151,7 +151,8 @@ typedef struct sk_account {
 
     int64_t high_since_ms; /**< customer score >= loyal_min_score since; INT64_MIN if not */
 
-    sk_seen_id_t *seen; /**< ring of recent event ids; owned */
+    sk_seen_id_t *seen; /**< ring of recent event ids, grown on demand up
+                             to rules->dedup_max_ids; owned */
     int n_seen, cap_seen, seen_next;
 
     sk_position_t positions[SK_ACCOUNT_MAX_POSITIONS];

@@ -239,21 +239,26 @@ static bool login_month_touch(sk_account_t *a, int32_t month)
 
 /* --- duplicate ids -------------------------------------------------- */
 
-static int ensure_seen_capacity(sk_account_t *a, const sk_rules_t *r)
+/* The id ring starts small and doubles while full, up to the rules'
+ * dedup_max_ids: most accounts see few events within the horizon. */
+static int grow_seen(sk_account_t *a, const sk_rules_t *r)
 {
-    if (a->cap_seen >= r->dedup_max_ids)
+    int cap = a->cap_seen ? a->cap_seen * 2 : 8;
+    if (cap > r->dedup_max_ids)
+        cap = r->dedup_max_ids;
+    if (cap <= a->cap_seen)
         return SK_OK;
-    /* Unroll the ring into a larger array, oldest first. */
-    sk_seen_id_t *grown = malloc((size_t)r->dedup_max_ids * sizeof *grown);
+    sk_seen_id_t *grown = malloc((size_t)cap * sizeof *grown);
     if (!grown)
         return SK_ERR;
+    /* Unroll the ring, oldest first. */
     int start = a->n_seen == a->cap_seen ? a->seen_next : 0;
     for (int i = 0; i < a->n_seen; i++)
         grown[i] = a->seen[(start + i) % a->cap_seen];
     free(a->seen);
     a->seen = grown;
     a->seen_next = a->n_seen;
-    a->cap_seen = r->dedup_max_ids;
+    a->cap_seen = cap;
     return SK_OK;
 }
 
@@ -267,15 +272,19 @@ static bool seen_before(const sk_account_t *a, const sk_rules_t *r,
     return false;
 }
 
-static void remember_id(sk_account_t *a, uint64_t h, int64_t ts)
+static int remember_id(sk_account_t *a, const sk_rules_t *r, uint64_t h,
+                       int64_t ts)
 {
+    if (a->n_seen == a->cap_seen && grow_seen(a, r) != SK_OK)
+        return SK_ERR;
     if (a->cap_seen == 0)
-        return;
+        return SK_OK;
     a->seen[a->seen_next].hash = h;
     a->seen[a->seen_next].ts_ms = ts;
     a->seen_next = (a->seen_next + 1) % a->cap_seen;
     if (a->n_seen < a->cap_seen)
         a->n_seen++;
+    return SK_OK;
 }
 
 /* --- reporting ------------------------------------------------------ */
@@ -801,8 +810,6 @@ static void count_event(sk_account_t *a, const sk_rules_t *r,
 int sk_account_apply(sk_account_t *a, const sk_rules_t *r,
                      const sk_event_t *ev, sk_alerts_t *out)
 {
-    if (ensure_seen_capacity(a, r) != SK_OK)
-        return SK_ERR;
     uint64_t h = hash_str(ev->id);
     if (seen_before(a, r, h, ev->ts_ms))
         return SK_DUPLICATE;
@@ -816,7 +823,8 @@ int sk_account_apply(sk_account_t *a, const sk_rules_t *r,
         if (!(b = bucket_for(a, day)))
             return SK_ERR;
     }
-    remember_id(a, h, ev->ts_ms);
+    if (remember_id(a, r, h, ev->ts_ms) != SK_OK)
+        return SK_ERR;
     count_event(a, r, ev, b);
     a->events_applied++;
     if (ev->ts_ms > a->updated_ms)
@@ -842,10 +850,6 @@ sk_account_t *sk_account_new(const char *id, const sk_rules_t *rules)
     a->last_nps_ms = INT64_MIN;
     a->last_nps = -1;
     a->high_since_ms = INT64_MIN;
-    if (ensure_seen_capacity(a, rules) != SK_OK) {
-        free(a);
-        return NULL;
-    }
     /* What an empty account scores is its starting point, so the first
      * event alerts only on what it really changes. */
     sk_scores_t s;
