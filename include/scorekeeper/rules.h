@@ -48,6 +48,7 @@ typedef enum sk_feature_class {
 typedef struct sk_feature {
     char key[SK_LABEL_MAX + 1]; /**< the `label` of feature_used events */
     sk_feature_class_t cls;     /**< weight class */
+    uint64_t key_hash;          /**< sk_hash64 of key, set by the loader */
 } sk_feature_t;
 
 /**

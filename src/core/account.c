@@ -199,8 +199,7 @@ static bool feature_touch(sk_account_t *a, const sk_rules_t *r,
             bool in_catalogue = false;
             for (int f = 0; f < r->engagement.n_features && !in_catalogue; f++)
                 in_catalogue =
-                    hash_str(r->engagement.features[f].key) ==
-                    a->features[i].hash;
+                    r->engagement.features[f].key_hash == a->features[i].hash;
             if (!in_catalogue &&
                 (!slot || a->features[i].last_day < slot->last_day))
                 slot = &a->features[i];

@@ -411,6 +411,13 @@ static void map_open(ctx_t *c, int node, const char *path,
         m->val[i] = -1;
     if (c->failed || node < 0)
         return;
+    int declared = 0;
+    while (keys[declared] != NULL)
+        declared++;
+    if (declared > MAX_SCHEMA_KEYS) {
+        fail(c, 0, "%s: the schema declares too many keys", path_or_root(path));
+        return;
+    }
     const tnode_t *n = &c->nodes[node];
     if (n->kind != N_MAP) {
         char got[SHOWN_TEXT + 16];
@@ -936,6 +943,7 @@ static void check_product(map_t *eng, sk_rules_t *r)
             break;
         }
         feat->cls = (sk_feature_class_t)cls;
+        feat->key_hash = sk_hash64(feat->key, strlen(feat->key), SK_HASH_SEED);
         total += r->engagement.feature_weight[cls];
         for (int j = 0; j < i; j++)
             if (strcmp(r->engagement.features[j].key, feat->key) == 0)

@@ -239,8 +239,7 @@ void sk_scores_compute(const sk_account_t *a, const sk_rules_t *r,
     for (int f = 0; f < E->n_features; f++) {
         double w = E->feature_weight[E->features[f].cls];
         total += w;
-        uint64_t h = sk_hash64(E->features[f].key, strlen(E->features[f].key),
-                               SK_HASH_SEED);
+        uint64_t h = E->features[f].key_hash;
         for (int i = 0; i < a->n_features; i++) {
             if (a->features[i].hash == h && a->features[i].last_day >= win) {
                 used += w;
