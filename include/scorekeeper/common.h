@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /** Status returned by every function that can fail. */
 #define SK_OK 0
@@ -89,6 +90,19 @@ int sk_parse_time(const char *text, int64_t *ts_ms);
  *        ("7d", "90s"). @returns SK_OK or SK_ERR.
  */
 int sk_parse_duration(const char *text, int64_t *ms);
+
+/**
+ * @brief Copy the string @p src into @p dst of @p size bytes, cutting it
+ *        if it does not fit; @p dst is always terminated.
+ */
+static inline void sk_copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 /** 64-bit FNV-1a of @p len bytes, continuing from @p seed. */
 uint64_t sk_hash64(const void *data, size_t len, uint64_t seed);

@@ -352,10 +352,10 @@ static sk_alert_t *new_alert(sk_alerts_t *out, const sk_account_t *a,
         return NULL;
     al->kind = kind;
     al->flag = -1;
-    snprintf(al->account, sizeof al->account, "%s", a->id);
+    sk_copy_str(al->account, sizeof al->account, a->id);
     al->ts_ms = ts;
-    snprintf(al->event_id, sizeof al->event_id, "%s", event_id);
-    snprintf(al->rules_version, sizeof al->rules_version, "%s", r->version);
+    sk_copy_str(al->event_id, sizeof al->event_id, event_id);
+    sk_copy_str(al->rules_version, sizeof al->rules_version, r->version);
     al->points = s->points;
     al->stage = s->stage;
     al->engagement = s->engagement;
@@ -363,7 +363,7 @@ static sk_alert_t *new_alert(sk_alerts_t *out, const sk_account_t *a,
     al->eng_tier = s->eng_tier;
     al->segment = s->segment;
     al->health = s->health;
-    snprintf(al->play, sizeof al->play, "%s", r->plays[s->health].name);
+    sk_copy_str(al->play, sizeof al->play, r->plays[s->health].name);
     al->sla_hours = r->plays[s->health].sla_hours;
     return al;
 }
@@ -416,8 +416,8 @@ static int report(sk_account_t *a, const sk_rules_t *r, int64_t ts,
             if (!(al = new_alert(out, a, r, &s, kind, ts, event_id)))
                 return SK_ERR;
             al->flag = f;
-            snprintf(al->from, sizeof al->from, "%s", now ? "clear" : "raised");
-            snprintf(al->to, sizeof al->to, "%s", now ? "raised" : "clear");
+            sk_copy_str(al->from, sizeof al->from, now ? "clear" : "raised");
+            sk_copy_str(al->to, sizeof al->to, now ? "raised" : "clear");
             al->severity = now ? r->flags[f].severity : SK_SEVERITY_INFO;
             char evidence[200];
             sk_scores_flag_reason(&s, r, (sk_flag_t)f, evidence,
@@ -441,8 +441,8 @@ static int report(sk_account_t *a, const sk_rules_t *r, int64_t ts,
                              ts, event_id)))
             return SK_ERR;
         sk_eng_tier_t from = (sk_eng_tier_t)rep->eng_tier;
-        snprintf(al->from, sizeof al->from, "%s", sk_eng_tier_name(from));
-        snprintf(al->to, sizeof al->to, "%s", sk_eng_tier_name(s.eng_tier));
+        sk_copy_str(al->from, sizeof al->from, sk_eng_tier_name(from));
+        sk_copy_str(al->to, sizeof al->to, sk_eng_tier_name(s.eng_tier));
         al->severity = s.eng_tier == SK_TIER_RED      ? SK_SEVERITY_RED
                        : s.eng_tier == SK_TIER_ORANGE ? SK_SEVERITY_YELLOW
                                                       : SK_SEVERITY_INFO;
@@ -461,8 +461,8 @@ static int report(sk_account_t *a, const sk_rules_t *r, int64_t ts,
                              event_id)))
             return SK_ERR;
         sk_segment_t from = (sk_segment_t)rep->segment;
-        snprintf(al->from, sizeof al->from, "%s", sk_segment_name(from));
-        snprintf(al->to, sizeof al->to, "%s", sk_segment_name(s.segment));
+        sk_copy_str(al->from, sizeof al->from, sk_segment_name(from));
+        sk_copy_str(al->to, sizeof al->to, sk_segment_name(s.segment));
         al->severity = s.segment == SK_SEGMENT_RISK      ? SK_SEVERITY_RED
                        : s.segment == SK_SEGMENT_AT_RISK ? SK_SEVERITY_YELLOW
                                                          : SK_SEVERITY_INFO;
@@ -479,8 +479,8 @@ static int report(sk_account_t *a, const sk_rules_t *r, int64_t ts,
                              event_id)))
             return SK_ERR;
         sk_health_t from = (sk_health_t)rep->health;
-        snprintf(al->from, sizeof al->from, "%s", sk_health_name(from));
-        snprintf(al->to, sizeof al->to, "%s", sk_health_name(s.health));
+        sk_copy_str(al->from, sizeof al->from, sk_health_name(from));
+        sk_copy_str(al->to, sizeof al->to, sk_health_name(s.health));
         al->severity = health_severity(s.health);
         health_reason(&s, r, al->reason, sizeof al->reason);
         sk_alert_make_id(al);
@@ -843,7 +843,7 @@ sk_account_t *sk_account_new(const char *id, const sk_rules_t *rules)
     sk_account_t *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    snprintf(a->id, sizeof a->id, "%s", id);
+    sk_copy_str(a->id, sizeof a->id, id);
     a->last_login_day = SK_ACCOUNT_NO_DAY;
     a->last_response_ms = INT64_MIN;
     a->last_nps_ms = INT64_MIN;
@@ -924,7 +924,7 @@ void sk_account_set_position(sk_account_t *a, const char *topic,
         a->n_positions--;
     }
     sk_position_t *p = &a->positions[a->n_positions++];
-    snprintf(p->topic, sizeof p->topic, "%s", topic);
+    sk_copy_str(p->topic, sizeof p->topic, topic);
     p->partition = partition;
     p->offset = offset;
 }

@@ -62,15 +62,16 @@ static uint64_t hash_field(uint64_t h, const char *s)
 
 void sk_alert_make_id(sk_alert_t *a)
 {
-    char num[32];
+    unsigned char ts[8];
     uint64_t h = SK_HASH_SEED;
     h = hash_field(h, a->account);
     h = hash_field(h, sk_alert_kind_name(a->kind));
     h = hash_field(h, a->flag >= 0 ? sk_flag_name((sk_flag_t)a->flag) : "");
     h = hash_field(h, a->from);
     h = hash_field(h, a->to);
-    snprintf(num, sizeof num, "%lld", (long long)a->ts_ms);
-    h = hash_field(h, num);
+    for (int i = 0; i < 8; i++) /* little-endian, whatever the host */
+        ts[i] = (unsigned char)((uint64_t)a->ts_ms >> (8 * i));
+    h = sk_hash64(ts, sizeof ts, h);
     h = hash_field(h, a->event_id);
     h = hash_field(h, a->rules_version);
     snprintf(a->id, sizeof a->id, "%016llx", (unsigned long long)h);
