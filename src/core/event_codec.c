@@ -60,8 +60,14 @@ static const char *const field_names[F__COUNT] = {
     "user", "role", "dept",    "label", "attrs",
 };
 
-enum attr { A_ON_TIME, A_ACTIVE, A_EXECUTIVE, A_FOLLOW_THROUGH,
-            A_STRATEGIC, A__COUNT };
+enum attr {
+    A_ON_TIME,
+    A_ACTIVE,
+    A_EXECUTIVE,
+    A_FOLLOW_THROUGH,
+    A_STRATEGIC,
+    A__COUNT
+};
 
 static const char *const attr_names[A__COUNT] = {
     "on_time", "active", "executive", "follow_through", "strategic",
@@ -72,13 +78,16 @@ static const unsigned attr_bits[A__COUNT] = {
 };
 
 static const char *const feedback_labels[] = {
-    "very_happy", "happy", "neutral", "not_happy",
+    "very_happy",
+    "happy",
+    "neutral",
+    "not_happy",
 };
 
 static const char *const reject_names[SK_REJECT__COUNT] = {
-    "none",         "bad_msgpack",   "bad_json",     "too_large",
-    "missing_field", "bad_type",     "bad_version",  "bad_account",
-    "bad_string",   "unknown_type",  "bad_value",    "ts_out_of_range",
+    "none",          "bad_msgpack",  "bad_json",    "too_large",
+    "missing_field", "bad_type",     "bad_version", "bad_account",
+    "bad_string",    "unknown_type", "bad_value",   "ts_out_of_range",
 };
 
 /* What a walker found under one key. */
@@ -110,8 +119,7 @@ typedef struct raw_event {
 
 const char *sk_reject_name(sk_reject_t code)
 {
-    return (int)code >= 0 && code < SK_REJECT__COUNT ? reject_names[code]
-                                                     : "?";
+    return (int)code >= 0 && code < SK_REJECT__COUNT ? reject_names[code] : "?";
 }
 
 static int reject(sk_decode_error_t *err, sk_reject_t code, const char *fmt,
@@ -130,6 +138,20 @@ static int reject(sk_decode_error_t *err, sk_reject_t code, const char *fmt,
     return SK_ERR;
 }
 
+/*
+ * How much of @p s to quote in a message: at most 40 bytes, cut before a
+ * UTF-8 continuation byte so the message stays valid text.
+ */
+static int quoted_len(const char *s, size_t len)
+{
+    if (len <= 40)
+        return (int)len;
+    size_t n = 40;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return (int)n;
+}
+
 static bool name_is(const char *name, const char *s, size_t len)
 {
     return strlen(name) == len && memcmp(name, s, len) == 0;
@@ -138,7 +160,8 @@ static bool name_is(const char *name, const char *s, size_t len)
 static int field_index(const char *s, size_t len)
 {
     switch (len) {
-    case 1: return s[0] == 'v' ? F_V : -1;
+    case 1:
+        return s[0] == 'v' ? F_V : -1;
     case 2:
         if (s[0] == 'i' && s[1] == 'd')
             return F_ID;
@@ -157,9 +180,27 @@ static int field_index(const char *s, size_t len)
         if (memcmp(s, "label", 5) == 0)
             return F_LABEL;
         return memcmp(s, "attrs", 5) == 0 ? F_ATTRS : -1;
-    case 7: return memcmp(s, "account", 7) == 0 ? F_ACCOUNT : -1;
-    default: return -1;
+    case 7:
+        return memcmp(s, "account", 7) == 0 ? F_ACCOUNT : -1;
+    default:
+        return -1;
     }
+}
+
+/*
+ * sk_event_type_parse() with a first-byte filter: on the hot path, and
+ * most of the 25 names differ in their first byte.
+ */
+static int type_index(const char *s, size_t len)
+{
+    if (len == 0)
+        return -1;
+    for (int i = 0; i < SK_EV__COUNT; i++) {
+        const char *name = sk_event_type_name((sk_event_type_t)i);
+        if (name[0] == s[0] && name_is(name, s, len))
+            return i;
+    }
+    return -1;
 }
 
 static int attr_index(const char *s, size_t len)
@@ -249,10 +290,14 @@ static const char *kind_wanted(int f)
 {
     switch (f) {
     case F_V:
-    case F_TS: return "an integer";
-    case F_VALUE: return "a number";
-    case F_ATTRS: return "a map";
-    default: return "a string";
+    case F_TS:
+        return "an integer";
+    case F_VALUE:
+        return "a number";
+    case F_ATTRS:
+        return "a map";
+    default:
+        return "a string";
     }
 }
 
@@ -260,10 +305,14 @@ static bool kind_fits(int f, raw_kind_t k)
 {
     switch (f) {
     case F_V:
-    case F_TS: return k == K_INT;
-    case F_VALUE: return k == K_INT || k == K_FLOAT;
-    case F_ATTRS: return k == K_MAP;
-    default: return k == K_STR;
+    case F_TS:
+        return k == K_INT;
+    case F_VALUE:
+        return k == K_INT || k == K_FLOAT;
+    case F_ATTRS:
+        return k == K_MAP;
+    default:
+        return k == K_STR;
     }
 }
 
@@ -409,15 +458,14 @@ static int validate(const raw_event_t *raw, sk_event_t *ev,
         copy_str(ev->dept, &f[F_DEPT]);
     }
     if (f[F_LABEL].kind == K_STR) {
-        if (check_string(&f[F_LABEL], F_LABEL, 0, SK_LABEL_MAX, err) !=
-            SK_OK)
+        if (check_string(&f[F_LABEL], F_LABEL, 0, SK_LABEL_MAX, err) != SK_OK)
             return SK_ERR;
         copy_str(ev->label, &f[F_LABEL]);
     }
 
-    int type = sk_event_type_parse(f[F_TYPE].s, f[F_TYPE].len);
+    int type = type_index(f[F_TYPE].s, f[F_TYPE].len);
     if (type < 0) {
-        int shown = f[F_TYPE].len > 40 ? 40 : (int)f[F_TYPE].len;
+        int shown = quoted_len(f[F_TYPE].s, f[F_TYPE].len);
         const char *why;
         if (!text_ok(f[F_TYPE].s, f[F_TYPE].len, &why))
             return reject(err, SK_REJECT_UNKNOWN_TYPE,
@@ -474,8 +522,7 @@ typedef struct key_set {
     } other[SK_EVENT_MAX_FIELDS];
 } key_set_t;
 
-static bool key_repeated(key_set_t *ks, int index, const char *s,
-                         uint32_t len)
+static bool key_repeated(key_set_t *ks, int index, const char *s, uint32_t len)
 {
     if (index >= 0) {
         if (ks->known & (1u << index))
@@ -504,11 +551,13 @@ static int mp_reject(const sk_mp_reader_t *r, sk_decode_error_t *err,
                       "a map has more than %d entries (%d for attrs)",
                       SK_EVENT_MAX_FIELDS, MAX_ATTRS);
     case SK_MP_E_DEPTH:
-        return reject(err, SK_REJECT_TOO_LARGE,
-                      "nested deeper than %d levels", SK_EVENT_MAX_DEPTH);
+        return reject(err, SK_REJECT_TOO_LARGE, "nested deeper than %d levels",
+                      SK_EVENT_MAX_DEPTH);
     default:
-        return reject(err, SK_REJECT_BAD_MSGPACK, "malformed msgpack at "
-                      "byte %zu: %s", at, sk_mp_error_name(r->err));
+        return reject(err, SK_REJECT_BAD_MSGPACK,
+                      "malformed msgpack at "
+                      "byte %zu: %s",
+                      at, sk_mp_error_name(r->err));
     }
 }
 
@@ -577,8 +626,7 @@ static int walk_attrs_msgpack(sk_mp_reader_t *r, raw_event_t *raw)
         if (a < 0) {
             if (sk_mp_skip(r, SK_EVENT_MAX_DEPTH - 2) != SK_OK)
                 return SK_ERR;
-        } else if (read_raw(r, &raw->attr[a], SK_EVENT_MAX_DEPTH - 2) !=
-                   SK_OK)
+        } else if (read_raw(r, &raw->attr[a], SK_EVENT_MAX_DEPTH - 2) != SK_OK)
             return SK_ERR;
     }
     return SK_OK;
@@ -633,8 +681,7 @@ static int walk_msgpack(const uint8_t *buf, size_t len, raw_event_t *raw,
                 return reject(err, SK_REJECT_BAD_MSGPACK,
                               "a key appears twice");
             return reject(err, SK_REJECT_BAD_MSGPACK,
-                          "key \"%.*s\" appears twice",
-                          klen > 40 ? 40 : (int)klen, k);
+                          "key \"%.*s\" appears twice", quoted_len(k, klen), k);
         }
         int rc;
         if (f < 0)
@@ -703,9 +750,17 @@ static int json_depth(const char *s, size_t len)
 static void json_raw(json_t *j, raw_value_t *v)
 {
     switch (json_typeof(j)) {
-    case JSON_NULL: v->kind = K_NIL; break;
-    case JSON_TRUE: v->kind = K_BOOL; v->b = true; break;
-    case JSON_FALSE: v->kind = K_BOOL; v->b = false; break;
+    case JSON_NULL:
+        v->kind = K_NIL;
+        break;
+    case JSON_TRUE:
+        v->kind = K_BOOL;
+        v->b = true;
+        break;
+    case JSON_FALSE:
+        v->kind = K_BOOL;
+        v->b = false;
+        break;
     case JSON_INTEGER:
         v->kind = K_INT;
         v->i = json_integer_value(j);
@@ -720,8 +775,12 @@ static void json_raw(json_t *j, raw_value_t *v)
         v->s = json_string_value(j);
         v->len = json_string_length(j);
         break;
-    case JSON_OBJECT: v->kind = K_MAP; break;
-    default: v->kind = K_OTHER; break;
+    case JSON_OBJECT:
+        v->kind = K_MAP;
+        break;
+    default:
+        v->kind = K_OTHER;
+        break;
     }
 }
 
@@ -737,7 +796,8 @@ static int walk_json(json_t *root, raw_event_t *raw, sk_decode_error_t *err)
         return reject(err, SK_REJECT_TOO_LARGE,
                       "a map has more than %d entries (%d for attrs)",
                       SK_EVENT_MAX_FIELDS, MAX_ATTRS);
-    json_object_foreach(root, key, val) {
+    json_object_foreach(root, key, val)
+    {
         int f = field_index(key, strlen(key));
         if (f < 0)
             continue;
@@ -750,7 +810,8 @@ static int walk_json(json_t *root, raw_event_t *raw, sk_decode_error_t *err)
                               "a map has more than %d entries (%d for "
                               "attrs)",
                               SK_EVENT_MAX_FIELDS, MAX_ATTRS);
-            json_object_foreach(val, akey, aval) {
+            json_object_foreach(val, akey, aval)
+            {
                 int a = attr_index(akey, strlen(akey));
                 if (a >= 0)
                     json_raw(aval, &raw->attr[a]);
@@ -773,19 +834,18 @@ int sk_event_decode_json(const char *buf, size_t len, sk_event_t *ev,
                       "message is %zu bytes, at most %d accepted", len,
                       SK_EVENT_MAX_BYTES);
     if (json_depth(buf, len) > SK_EVENT_MAX_DEPTH)
-        return reject(err, SK_REJECT_TOO_LARGE,
-                      "nested deeper than %d levels", SK_EVENT_MAX_DEPTH);
+        return reject(err, SK_REJECT_TOO_LARGE, "nested deeper than %d levels",
+                      SK_EVENT_MAX_DEPTH);
     root = json_loadb(buf, len,
-                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
-                          JSON_ALLOW_NUL,
+                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
                       &jerr);
     if (!root) {
         /* bad UTF-8 is the same fault as in a msgpack string */
         sk_reject_t code = json_error_code(&jerr) == json_error_invalid_utf8
                                ? SK_REJECT_BAD_STRING
                                : SK_REJECT_BAD_JSON;
-        return reject(err, code, "invalid JSON at byte %d: %s",
-                      jerr.position, jerr.text);
+        return reject(err, code, "invalid JSON at byte %d: %s", jerr.position,
+                      jerr.text);
     }
     memset(&raw, 0, sizeof raw);
     if (walk_json(root, &raw, err) != SK_OK)
@@ -894,9 +954,8 @@ char *sk_event_to_json(const sk_event_t *ev)
     set_new(obj, "ts", json_integer(ev->ts_ms), &rc);
     if (ev->has_value)
         set_new(obj, "value",
-                value_is_whole(ev->value)
-                    ? json_integer((json_int_t)ev->value)
-                    : json_real(ev->value),
+                value_is_whole(ev->value) ? json_integer((json_int_t)ev->value)
+                                          : json_real(ev->value),
                 &rc);
     if (ev->user[0])
         set_new(obj, "user", json_string(ev->user), &rc);

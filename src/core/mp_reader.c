@@ -52,44 +52,22 @@ static uint64_t be(const uint8_t *p, int n)
 const char *sk_mp_error_name(sk_mp_error_t err)
 {
     switch (err) {
-    case SK_MP_E_NONE: return "no error";
-    case SK_MP_E_TRUNCATED: return "truncated or lying length";
-    case SK_MP_E_INVALID: return "invalid byte 0xc1";
-    case SK_MP_E_TYPE: return "unexpected type";
-    case SK_MP_E_RANGE: return "integer out of range";
-    case SK_MP_E_LIMIT: return "too many entries";
-    case SK_MP_E_DEPTH: return "nested too deep";
+    case SK_MP_E_NONE:
+        return "no error";
+    case SK_MP_E_TRUNCATED:
+        return "truncated or lying length";
+    case SK_MP_E_INVALID:
+        return "invalid byte 0xc1";
+    case SK_MP_E_TYPE:
+        return "unexpected type";
+    case SK_MP_E_RANGE:
+        return "integer out of range";
+    case SK_MP_E_LIMIT:
+        return "too many entries";
+    case SK_MP_E_DEPTH:
+        return "nested too deep";
     }
     return "?";
-}
-
-sk_mp_type_t sk_mp_peek(const sk_mp_reader_t *r)
-{
-    if (r->err != SK_MP_E_NONE || r->p >= r->end)
-        return SK_MP_END;
-    uint8_t b = *r->p;
-    if (b <= 0x7f || b >= 0xe0)
-        return SK_MP_INT;
-    if (b <= 0x8f)
-        return SK_MP_MAP;
-    if (b <= 0x9f)
-        return SK_MP_ARRAY;
-    if (b <= 0xbf)
-        return SK_MP_STR;
-    switch (b) {
-    case 0xc0: return SK_MP_NIL;
-    case 0xc1: return SK_MP_INVALID;
-    case 0xc2: case 0xc3: return SK_MP_BOOL;
-    case 0xc4: case 0xc5: case 0xc6: return SK_MP_BIN;
-    case 0xc7: case 0xc8: case 0xc9: return SK_MP_EXT;
-    case 0xca: case 0xcb: return SK_MP_FLOAT;
-    case 0xcc: case 0xcd: case 0xce: case 0xcf:
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: return SK_MP_INT;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return SK_MP_EXT;
-    case 0xd9: case 0xda: case 0xdb: return SK_MP_STR;
-    case 0xdc: case 0xdd: return SK_MP_ARRAY;
-    default: return SK_MP_MAP; /* 0xde, 0xdf */
-    }
 }
 
 /* The type of the next value, failing the reader at the end or on 0xc1. */
@@ -169,12 +147,30 @@ static int read_blob(sk_mp_reader_t *r, const uint8_t **data, uint64_t *len)
     } else {
         int width;
         switch (b) {
-        case 0xd9: case 0xc4: width = 1; break;
-        case 0xda: case 0xc5: width = 2; break;
-        case 0xdb: case 0xc6: width = 4; break;
-        case 0xc7: width = 1; ext = 1; break;
-        case 0xc8: width = 2; ext = 1; break;
-        default: width = 4; ext = 1; break; /* 0xc9 */
+        case 0xd9:
+        case 0xc4:
+            width = 1;
+            break;
+        case 0xda:
+        case 0xc5:
+            width = 2;
+            break;
+        case 0xdb:
+        case 0xc6:
+            width = 4;
+            break;
+        case 0xc7:
+            width = 1;
+            ext = 1;
+            break;
+        case 0xc8:
+            width = 2;
+            ext = 1;
+            break;
+        default:
+            width = 4;
+            ext = 1;
+            break; /* 0xc9 */
         }
         if (!read_len(r, width, &n))
             return SK_ERR;
@@ -191,6 +187,16 @@ static int read_blob(sk_mp_reader_t *r, const uint8_t **data, uint64_t *len)
 
 int sk_mp_read_str(sk_mp_reader_t *r, const char **s, uint32_t *len)
 {
+    /* short strings (keys, names, most values) take the quick way */
+    if (r->err == SK_MP_E_NONE && r->p < r->end && (*r->p & 0xe0) == 0xa0) {
+        uint32_t n = *r->p & 0x1f;
+        if (n >= sk_mp_remaining(r))
+            return fail(r, SK_MP_E_TRUNCATED);
+        *s = (const char *)r->p + 1;
+        *len = n;
+        r->p += 1 + n;
+        return SK_OK;
+    }
     sk_mp_type_t t = next_type(r);
     if (t == SK_MP_END || t == SK_MP_INVALID)
         return SK_ERR;

@@ -62,8 +62,53 @@ static inline size_t sk_mp_remaining(const sk_mp_reader_t *r)
     return (size_t)(r->end - r->p);
 }
 
-/** @returns the type of the next value, without consuming it. */
-sk_mp_type_t sk_mp_peek(const sk_mp_reader_t *r);
+/**
+ * @returns the type of the next value, without consuming it; SK_MP_END
+ *          at the end or after a failure.  Inline: it is on the hot path.
+ */
+static inline sk_mp_type_t sk_mp_peek(const sk_mp_reader_t *r)
+{
+    if (r->err != SK_MP_E_NONE || r->p >= r->end)
+        return SK_MP_END;
+    uint8_t b = *r->p;
+    if (b <= 0x7f || b >= 0xe0)
+        return SK_MP_INT;
+    if (b <= 0x8f)
+        return SK_MP_MAP;
+    if (b <= 0x9f)
+        return SK_MP_ARRAY;
+    if (b <= 0xbf)
+        return SK_MP_STR;
+    switch (b) {
+    case 0xc0:
+        return SK_MP_NIL;
+    case 0xc1:
+        return SK_MP_INVALID;
+    case 0xc2:
+    case 0xc3:
+        return SK_MP_BOOL;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+        return SK_MP_BIN;
+    case 0xca:
+    case 0xcb:
+        return SK_MP_FLOAT;
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+        return SK_MP_STR;
+    case 0xdc:
+    case 0xdd:
+        return SK_MP_ARRAY;
+    case 0xde:
+    case 0xdf:
+        return SK_MP_MAP;
+    default:
+        /* c7..c9 and d4..d8 are ext; cc..d3 are integers */
+        return (b >= 0xcc && b <= 0xd3) ? SK_MP_INT : SK_MP_EXT;
+    }
+}
 
 /** @returns the stable name of @p err, for messages. */
 const char *sk_mp_error_name(sk_mp_error_t err);

@@ -11,8 +11,8 @@
  * that bucket field i is non-zero and its value follows, in field order.
  * Whole doubles are written as integers (shorter); readers take either.
  *
- * Format 1 keys (schemas/state.md is not needed: this table is the
- * reference, and tests/fixtures/state-v1.bin is a frozen blob of it):
+ * The keys of format 1 (this table is their reference; the frozen blob
+ * tests/fixtures/state-v1.bin proves they stay readable):
  *   id  account id (required)     c/u  clock_ms / updated_ms
  *   p   points                    n    events_applied
  *   pt  [type, points]* of points_by_type, non-zero entries
@@ -37,6 +37,10 @@
  * allocation.  Unknown keys are skipped, so a blob from a newer writer
  * that only adds keys still reads.  A new layout gets a new format
  * version and its own decode function; old ones are kept.
+ *
+ * The decoded account is allocated the way sk_account_new() allocates
+ * one (the struct, the day buckets read, an id ring with room for
+ * rules->dedup_max_ids), so sk_account_destroy() frees it.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -63,7 +67,10 @@ typedef struct bucket_field {
     bucket_kind_t kind;
 } bucket_field_t;
 
-#define BF(name, kind) {offsetof(sk_day_bucket_t, name), kind}
+#define BF(name, kind)                                                         \
+    {                                                                          \
+        offsetof(sk_day_bucket_t, name), kind                                  \
+    }
 static const bucket_field_t bucket_fields[] = {
     BF(logins, B_U16),
     BF(usage_events, B_U16),
@@ -111,9 +118,15 @@ static uint32_t bucket_mask(const sk_day_bucket_t *b)
         const char *p = base + bucket_fields[i].offset;
         bool set;
         switch (bucket_fields[i].kind) {
-        case B_U8: set = *(const uint8_t *)p != 0; break;
-        case B_U16: set = *(const uint16_t *)p != 0; break;
-        case B_U32: set = *(const uint32_t *)p != 0; break;
+        case B_U8:
+            set = *(const uint8_t *)p != 0;
+            break;
+        case B_U16:
+            set = *(const uint16_t *)p != 0;
+            break;
+        case B_U32:
+            set = *(const uint32_t *)p != 0;
+            break;
         default: {
             double d = *(const double *)p;
             set = d != 0 || signbit(d);
@@ -141,10 +154,18 @@ static int pack_bucket(msgpack_packer *pk, const sk_day_bucket_t *b)
             continue;
         const char *p = base + bucket_fields[i].offset;
         switch (bucket_fields[i].kind) {
-        case B_U8: rc |= msgpack_pack_uint8(pk, *(const uint8_t *)p); break;
-        case B_U16: rc |= msgpack_pack_uint16(pk, *(const uint16_t *)p); break;
-        case B_U32: rc |= msgpack_pack_uint32(pk, *(const uint32_t *)p); break;
-        default: rc |= pack_number(pk, *(const double *)p); break;
+        case B_U8:
+            rc |= msgpack_pack_uint8(pk, *(const uint8_t *)p);
+            break;
+        case B_U16:
+            rc |= msgpack_pack_uint16(pk, *(const uint16_t *)p);
+            break;
+        case B_U32:
+            rc |= msgpack_pack_uint32(pk, *(const uint32_t *)p);
+            break;
+        default:
+            rc |= pack_number(pk, *(const double *)p);
+            break;
         }
     }
     return rc;
@@ -222,19 +243,18 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
     msgpack_packer pk;
     int rc = 0;
     int npt = points_by_type_count(a);
-    bool seen_wrapped = a->n_seen > 0 && a->n_seen == a->cap_seen &&
-                        a->seen_next != 0;
-    size_t n = 1 + (a->clock_ms != 0) + (a->updated_ms != 0) +
-               (a->points != 0) + (a->events_applied != 0) + (npt != 0) +
-               (a->n_days > 0) + (a->n_login_months > 0) +
-               (a->last_login_day != SK_ACCOUNT_NO_DAY) + a->api_call_seen +
-               (a->n_features > 0) + (a->n_people > 0) +
-               (a->n_open_cancels > 0) + (a->n_outreach > 0) +
-               (a->last_response_ms != INT64_MIN) + (a->n_responses > 0) +
-               (a->last_nps_ms != INT64_MIN) + (a->last_nps != -1) +
-               (a->high_since_ms != INT64_MIN) + (a->n_seen > 0) +
-               seen_wrapped + (a->n_positions > 0) +
-               !reported_empty(&a->reported);
+    bool seen_wrapped =
+        a->n_seen > 0 && a->n_seen == a->cap_seen && a->seen_next != 0;
+    size_t n =
+        1 + (a->clock_ms != 0) + (a->updated_ms != 0) + (a->points != 0) +
+        (a->events_applied != 0) + (npt != 0) + (a->n_days > 0) +
+        (a->n_login_months > 0) + (a->last_login_day != SK_ACCOUNT_NO_DAY) +
+        a->api_call_seen + (a->n_features > 0) + (a->n_people > 0) +
+        (a->n_open_cancels > 0) + (a->n_outreach > 0) +
+        (a->last_response_ms != INT64_MIN) + (a->n_responses > 0) +
+        (a->last_nps_ms != INT64_MIN) + (a->last_nps != -1) +
+        (a->high_since_ms != INT64_MIN) + (a->n_seen > 0) + seen_wrapped +
+        (a->n_positions > 0) + !reported_empty(&a->reported);
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     rc |= msgpack_pack_array(&pk, 2);
@@ -401,8 +421,7 @@ static int dec_fail(dec_t *d, const char *fmt, ...)
         snprintf(d->errstr, d->errlen, "state blob: \"%s\": %s (byte %zu)",
                  d->key, what, at);
     else
-        snprintf(d->errstr, d->errlen, "state blob: %s (byte %zu)", what,
-                 at);
+        snprintf(d->errstr, d->errlen, "state blob: %s (byte %zu)", what, at);
     return SK_ERR;
 }
 
@@ -651,8 +670,7 @@ static int read_reported(dec_t *d, sk_reported_t *rep)
                 return SK_ERR;
             rep->health = (uint8_t)v;
         } else if (klen == 2 && memcmp(k, "fl", 2) == 0) {
-            if (read_i64(d, 0, (INT64_C(1) << SK_FLAG__COUNT) - 1, &v) !=
-                SK_OK)
+            if (read_i64(d, 0, (INT64_C(1) << SK_FLAG__COUNT) - 1, &v) != SK_OK)
                 return SK_ERR;
             rep->flags = (uint32_t)v;
         } else if (klen == 2 && memcmp(k, "fs", 2) == 0) {
@@ -662,8 +680,8 @@ static int read_reported(dec_t *d, sk_reported_t *rep)
             for (int j = 0; j < nfs; j++) {
                 int64_t flag;
                 if (read_i64(d, 0, SK_FLAG__COUNT - 1, &flag) != SK_OK ||
-                    read_i64(d, INT64_MIN, INT64_MAX,
-                             &rep->flag_since[flag]) != SK_OK)
+                    read_i64(d, INT64_MIN, INT64_MAX, &rep->flag_since[flag]) !=
+                        SK_OK)
                     return SK_ERR;
             }
         } else if (sk_mp_skip(&d->r, SKIP_DEPTH) != SK_OK) {
@@ -675,13 +693,34 @@ static int read_reported(dec_t *d, sk_reported_t *rep)
 
 /* Every key of format 1, with a bit each to refuse a repeated key. */
 enum key {
-    KEY_ID, KEY_C, KEY_U, KEY_P, KEY_N, KEY_PT, KEY_D, KEY_LM, KEY_LL,
-    KEY_API, KEY_F, KEY_PE, KEY_OC, KEY_OR, KEY_LR, KEY_RS, KEY_LN, KEY_NV,
-    KEY_HS, KEY_S, KEY_SN, KEY_PO, KEY_R, KEY__COUNT
+    KEY_ID,
+    KEY_C,
+    KEY_U,
+    KEY_P,
+    KEY_N,
+    KEY_PT,
+    KEY_D,
+    KEY_LM,
+    KEY_LL,
+    KEY_API,
+    KEY_F,
+    KEY_PE,
+    KEY_OC,
+    KEY_OR,
+    KEY_LR,
+    KEY_RS,
+    KEY_LN,
+    KEY_NV,
+    KEY_HS,
+    KEY_S,
+    KEY_SN,
+    KEY_PO,
+    KEY_R,
+    KEY__COUNT
 };
 static const char *const key_names[KEY__COUNT] = {
-    "id", "c",  "u",  "p",  "n",  "pt", "d", "lm", "ll", "api", "f",  "pe",
-    "oc", "or", "lr", "rs", "ln", "nv", "hs", "s", "sn", "po",  "r",
+    "id", "c",  "u",  "p",  "n",  "pt", "d",  "lm", "ll", "api", "f", "pe",
+    "oc", "or", "lr", "rs", "ln", "nv", "hs", "s",  "sn", "po",  "r",
 };
 
 static int key_index(const char *s, uint32_t len)
@@ -710,10 +749,14 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
         a->id[len] = '\0';
         return SK_OK;
     }
-    case KEY_C: return read_i64(d, INT64_MIN, INT64_MAX, &a->clock_ms);
-    case KEY_U: return read_i64(d, INT64_MIN, INT64_MAX, &a->updated_ms);
-    case KEY_P: return read_i64(d, INT64_MIN, INT64_MAX, &a->points);
-    case KEY_N: return read_u64(d, UINT64_MAX, &a->events_applied);
+    case KEY_C:
+        return read_i64(d, INT64_MIN, INT64_MAX, &a->clock_ms);
+    case KEY_U:
+        return read_i64(d, INT64_MIN, INT64_MAX, &a->updated_ms);
+    case KEY_P:
+        return read_i64(d, INT64_MIN, INT64_MAX, &a->points);
+    case KEY_N:
+        return read_u64(d, UINT64_MAX, &a->events_applied);
     case KEY_PT:
         if (read_records(d, 2, SK_EV__COUNT, &n) != SK_OK)
             return SK_ERR;
@@ -725,7 +768,8 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
                 return SK_ERR;
         }
         return SK_OK;
-    case KEY_D: return read_days(d, a);
+    case KEY_D:
+        return read_days(d, a);
     case KEY_LM:
         if (read_records(d, 1, SK_ACCOUNT_MAX_MONTHS, &n) != SK_OK)
             return SK_ERR;
@@ -737,7 +781,8 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
             a->n_login_months = i + 1;
         }
         return SK_OK;
-    case KEY_LL: return read_i32(d, &a->last_login_day);
+    case KEY_LL:
+        return read_i32(d, &a->last_login_day);
     case KEY_API:
         if (sk_mp_read_bool(&d->r, &b) != SK_OK)
             return dec_reader_fail(d);
@@ -789,17 +834,23 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
             a->n_responses = i + 1;
         }
         return SK_OK;
-    case KEY_LN: return read_i64(d, INT64_MIN, INT64_MAX, &a->last_nps_ms);
+    case KEY_LN:
+        return read_i64(d, INT64_MIN, INT64_MAX, &a->last_nps_ms);
     case KEY_NV:
         if (read_i64(d, -1, 10, &v) != SK_OK)
             return SK_ERR;
         a->last_nps = (int)v;
         return SK_OK;
-    case KEY_HS: return read_i64(d, INT64_MIN, INT64_MAX, &a->high_since_ms);
-    case KEY_S: return read_seen(d, a);
-    case KEY_SN: return read_i64(d, 0, INT32_MAX, seen_next);
-    case KEY_PO: return read_positions(d, a);
-    case KEY_R: return read_reported(d, &a->reported);
+    case KEY_HS:
+        return read_i64(d, INT64_MIN, INT64_MAX, &a->high_since_ms);
+    case KEY_S:
+        return read_seen(d, a);
+    case KEY_SN:
+        return read_i64(d, 0, INT32_MAX, seen_next);
+    case KEY_PO:
+        return read_positions(d, a);
+    case KEY_R:
+        return read_reported(d, &a->reported);
     default:
         if (sk_mp_skip(&d->r, SKIP_DEPTH) != SK_OK)
             return dec_reader_fail(d);
@@ -853,8 +904,7 @@ sk_account_t *sk_state_decode(const void *buf, size_t len,
     d.start = buf;
     sk_mp_reader_init(&d.r, buf, len);
     if (len > SK_STATE_MAX_BYTES) {
-        dec_fail(&d, "%zu bytes, at most %d accepted", len,
-                 SK_STATE_MAX_BYTES);
+        dec_fail(&d, "%zu bytes, at most %d accepted", len, SK_STATE_MAX_BYTES);
         goto fail;
     }
     a = calloc(1, sizeof *a);
@@ -892,9 +942,10 @@ sk_account_t *sk_state_decode(const void *buf, size_t len,
             goto fail;
         break;
     default:
-        dec_fail(&d, "format version %lld is not supported (this build "
-                 "reads 1 to %d)", (long long)version,
-                 SK_STATE_FORMAT_VERSION);
+        dec_fail(&d,
+                 "format version %lld is not supported (this build "
+                 "reads 1 to %d)",
+                 (long long)version, SK_STATE_FORMAT_VERSION);
         goto fail;
     }
     for (uint32_t i = 2; i < n; i++) {
