@@ -23,7 +23,7 @@
  *   lr  last_response_ms          rs   [day, hours]*
  *   ln  last_nps_ms               nv   last_nps
  *   hs  high_since_ms             s    [hash, ts]*, oldest first
- *   sn  seen_next when the ring is full (so the ring is restored as is)
+ *   sn  (ignored: early writers kept the ring's rotation here)
  *   po  [topic, partition, offset]*
  *   r   reported: {st, et, sg, h, fl, fs: [flag, since]*}
  *
@@ -38,9 +38,10 @@
  * that only adds keys still reads.  A new layout gets a new format
  * version and its own decode function; old ones are kept.
  *
- * The decoded account is allocated the way sk_account_new() allocates
- * one (the struct, the day buckets read, an id ring with room for
- * rules->dedup_max_ids), so sk_account_destroy() frees it.
+ * The decoded account is allocated the way the engine allocates one
+ * (the struct, the day buckets read, an id ring just big enough for the
+ * ids read, at most rules->dedup_max_ids), so sk_account_destroy() frees
+ * it and the engine grows what needs to grow.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -243,8 +244,6 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
     msgpack_packer pk;
     int rc = 0;
     int npt = points_by_type_count(a);
-    bool seen_wrapped =
-        a->n_seen > 0 && a->n_seen == a->cap_seen && a->seen_next != 0;
     size_t n =
         1 + (a->clock_ms != 0) + (a->updated_ms != 0) + (a->points != 0) +
         (a->events_applied != 0) + (npt != 0) + (a->n_days > 0) +
@@ -253,7 +252,7 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
         (a->n_open_cancels > 0) + (a->n_outreach > 0) +
         (a->last_response_ms != INT64_MIN) + (a->n_responses > 0) +
         (a->last_nps_ms != INT64_MIN) + (a->last_nps != -1) +
-        (a->high_since_ms != INT64_MIN) + (a->n_seen > 0) + seen_wrapped +
+        (a->high_since_ms != INT64_MIN) + (a->n_seen > 0) +
         (a->n_positions > 0) + !reported_empty(&a->reported);
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
@@ -372,10 +371,6 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
             rc |= msgpack_pack_int64(&pk, s->ts_ms);
         }
     }
-    if (seen_wrapped) {
-        rc |= pack_key(&pk, "sn");
-        rc |= msgpack_pack_int(&pk, a->seen_next);
-    }
     if (a->n_positions > 0) {
         rc |= pack_key(&pk, "po");
         rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_positions);
@@ -399,7 +394,7 @@ typedef struct dec {
     sk_mp_reader_t r;
     const uint8_t *start;
     const char *key; /* the field being read, for messages */
-    int seen_count;  /* ids in the blob's "s" */
+    int max_seen;    /* rules->dedup_max_ids */
     char *errstr;
     size_t errlen;
 } dec_t;
@@ -570,53 +565,40 @@ static int read_ts_list(dec_t *d, int64_t *v, int *n, int max)
 }
 
 /*
- * The id ring, oldest first in the blob: kept with room for
- * rules->dedup_max_ids (a->cap_seen), the newest ones if the blob holds
- * more, laid out as if remembered one by one from slot 0.
+ * The id ring, oldest first in the blob, decoded into an array just big
+ * enough (the engine grows it on demand up to rules->dedup_max_ids), the
+ * newest ids kept if the blob holds more, laid out as if remembered one
+ * by one, so encoding it again gives the same bytes.
  */
 static int read_seen(dec_t *d, sk_account_t *a)
 {
     int n;
     if (read_records(d, 2, INT32_MAX / 2, &n) != SK_OK)
         return SK_ERR;
+    int cap = n < 8 ? 8 : n;
+    if (cap > d->max_seen)
+        cap = d->max_seen;
+    int skip = n > cap ? n - cap : 0;
+    if (cap > 0) {
+        free(a->seen);
+        a->seen = calloc((size_t)cap, sizeof *a->seen);
+        if (!a->seen)
+            return dec_fail(d, "out of memory");
+        a->cap_seen = cap;
+    }
     for (int i = 0; i < n; i++) {
         uint64_t h;
         int64_t ts;
         if (read_u64(d, UINT64_MAX, &h) != SK_OK ||
             read_i64(d, INT64_MIN, INT64_MAX, &ts) != SK_OK)
             return SK_ERR;
-        if (a->cap_seen == 0)
+        if (i < skip)
             continue;
-        sk_seen_id_t *s = &a->seen[i % a->cap_seen];
-        s->hash = h;
-        s->ts_ms = ts;
+        a->seen[i - skip].hash = h;
+        a->seen[i - skip].ts_ms = ts;
     }
-    d->seen_count = n;
-    if (a->cap_seen > 0) {
-        a->n_seen = n < a->cap_seen ? n : a->cap_seen;
-        a->seen_next = n % a->cap_seen;
-    }
-    return SK_OK;
-}
-
-/*
- * Put a full ring back in the rotation it was written from ("sn"), so a
- * round trip restores it slot for slot.  With another capacity the plain
- * layout of read_seen() stays: the same ids in the same order.
- */
-static int rotate_seen(sk_account_t *a, int count, int64_t next)
-{
-    if (count != a->cap_seen || a->cap_seen == 0 || next <= 0 ||
-        next >= a->cap_seen)
-        return SK_OK;
-    sk_seen_id_t *rotated = malloc((size_t)a->cap_seen * sizeof *rotated);
-    if (!rotated)
-        return SK_ERR;
-    for (int i = 0; i < a->n_seen; i++)
-        rotated[(next + i) % a->cap_seen] = a->seen[i];
-    free(a->seen);
-    a->seen = rotated;
-    a->seen_next = (int)next;
+    a->n_seen = n - skip;
+    a->seen_next = a->cap_seen ? a->n_seen % a->cap_seen : 0;
     return SK_OK;
 }
 
@@ -884,8 +866,6 @@ static int decode_v1(dec_t *d, sk_account_t *a)
     d->key = NULL;
     if (!(seen_keys & (1u << KEY_ID)))
         return dec_fail(d, "no account id");
-    if (rotate_seen(a, d->seen_count, seen_next) != SK_OK)
-        return dec_fail(d, "out of memory");
     return SK_OK;
 }
 
@@ -917,14 +897,7 @@ sk_account_t *sk_state_decode(const void *buf, size_t len,
     a->last_nps_ms = INT64_MIN;
     a->last_nps = -1;
     a->high_since_ms = INT64_MIN;
-    if (rules->dedup_max_ids > 0) {
-        a->seen = calloc((size_t)rules->dedup_max_ids, sizeof *a->seen);
-        if (!a->seen) {
-            dec_fail(&d, "out of memory");
-            goto fail;
-        }
-        a->cap_seen = rules->dedup_max_ids;
-    }
+    d.max_seen = rules->dedup_max_ids;
 
     if (sk_mp_read_array(&d.r, 64, &n) != SK_OK) {
         dec_reader_fail(&d);
