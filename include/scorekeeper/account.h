@@ -88,6 +88,8 @@ typedef struct sk_person {
 typedef struct sk_feature_use {
     uint64_t hash;     /**< sk_hash64 of the feature key */
     int32_t last_day;  /**< latest day used */
+    int32_t first_day; /**< earliest day used: its bucket holds the
+                            first-use points */
 } sk_feature_use_t;
 
 typedef struct sk_response_sample {
@@ -133,6 +135,9 @@ typedef struct sk_account {
     int n_login_months;
     int32_t last_login_day; /**< SK_ACCOUNT_NO_DAY if never */
     bool api_call_seen;     /**< an api_call ever */
+    int32_t first_api_call_day; /**< day of the earliest api_call, whose
+                                     bucket holds the upsell pattern;
+                                     SK_ACCOUNT_NO_DAY if unknown */
 
     sk_feature_use_t features[SK_ACCOUNT_MAX_FEATURES]; /**< ever used */
     int n_features;

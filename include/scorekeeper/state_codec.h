@@ -5,7 +5,8 @@
  * The blob is an array [format_version, {fields}] that leaves out empty
  * parts.  Every format version ever written stays readable: decoding
  * dispatches on the version, and tests keep a stored blob of each one
- * (tests/fixtures/state-v*.bin).  Decoding treats the bytes as untrusted
+ * (tests/fixtures/state-v*.bin): format 1 lacked the
+ * first-use days, which decoding fills with the best known value.  Decoding treats the bytes as untrusted
  * (a corrupted key must not crash the daemon): sizes, counts and depth
  * are bounded before anything is allocated.
  */
@@ -20,7 +21,7 @@
 #include "rules.h"
 
 /** The format version sk_state_encode() writes. */
-#define SK_STATE_FORMAT_VERSION 1
+#define SK_STATE_FORMAT_VERSION 2
 /** Largest blob accepted by sk_state_decode(). */
 #define SK_STATE_MAX_BYTES (1 << 20)
 

@@ -176,20 +176,39 @@ static uint64_t hash_str(const char *s)
     return sk_hash64(s, strlen(s), SK_HASH_SEED);
 }
 
-/* Record a feature use.  @returns true if it is the first use ever.
+/* The bucket of @p day if the account has one, else NULL. */
+static sk_day_bucket_t *bucket_find(sk_account_t *a, int32_t day)
+{
+    for (int i = a->n_days - 1; i >= 0 && a->days[i].day >= day; i--)
+        if (a->days[i].day == day)
+            return &a->days[i];
+    return NULL;
+}
+
+/* Record a feature use.  The first use ever earns customer points in its
+ * day's bucket; a late event from before the recorded first use moves
+ * them to its own day, so "first" goes by event time, not arrival.
  * When the set is full, a catalogue feature replaces the entry used
  * longest ago that is not in the catalogue; other features go untracked
  * (and earn no first-use points), so the catalogue is always exact. */
-static bool feature_touch(sk_account_t *a, const sk_rules_t *r,
-                          const char *key, int32_t day)
+static void feature_touch(sk_account_t *a, const sk_rules_t *r,
+                          const char *key, int32_t day, sk_day_bucket_t *b)
 {
     uint64_t h = hash_str(key);
     for (int i = 0; i < a->n_features; i++) {
-        if (a->features[i].hash == h) {
-            if (day > a->features[i].last_day)
-                a->features[i].last_day = day;
-            return false;
+        sk_feature_use_t *f = &a->features[i];
+        if (f->hash != h)
+            continue;
+        if (day > f->last_day)
+            f->last_day = day;
+        if (day < f->first_day) {
+            sk_day_bucket_t *old = bucket_find(a, f->first_day);
+            if (old)
+                old->customer_points -= r->customer.first_feature;
+            b->customer_points += r->customer.first_feature;
+            f->first_day = day;
         }
+        return;
     }
     sk_feature_use_t *slot = NULL;
     if (a->n_features < SK_ACCOUNT_MAX_FEATURES) {
@@ -206,10 +225,29 @@ static bool feature_touch(sk_account_t *a, const sk_rules_t *r,
         }
     }
     if (!slot)
-        return false;
+        return;
     slot->hash = h;
     slot->last_day = day;
-    return true;
+    slot->first_day = day;
+    b->customer_points += r->customer.first_feature;
+}
+
+/* The first api_call ever is an upsell pattern of its day; as for
+ * features, an earlier late one takes it over. */
+static void api_call_touch(sk_account_t *a, int32_t day, sk_day_bucket_t *b)
+{
+    if (!a->api_call_seen) {
+        a->api_call_seen = true;
+        a->first_api_call_day = day;
+        b->upsell |= SK_UPSELL_FIRST_API_CALL;
+    } else if (a->first_api_call_day != SK_ACCOUNT_NO_DAY &&
+               day < a->first_api_call_day) {
+        sk_day_bucket_t *old = bucket_find(a, a->first_api_call_day);
+        if (old)
+            old->upsell &= (uint8_t)~SK_UPSELL_FIRST_API_CALL;
+        b->upsell |= SK_UPSELL_FIRST_API_CALL;
+        a->first_api_call_day = day;
+    }
 }
 
 /* Record the month of a login.  @returns true if it is the month's first. */
@@ -700,8 +738,7 @@ static void count_event(sk_account_t *a, const sk_rules_t *r,
         add_points(a, ev->type, usage_points(R, ev->value));
         break;
     case SK_EV_FEATURE_USED:
-        if (feature_touch(a, R, ev->label, day))
-            b->customer_points += R->customer.first_feature;
+        feature_touch(a, R, ev->label, day, b);
         break;
     case SK_EV_PAGE_VIEW:
         if (strcmp(ev->label, "advanced_feature") == 0) {
@@ -714,10 +751,7 @@ static void count_event(sk_account_t *a, const sk_rules_t *r,
         }
         break;
     case SK_EV_API_CALL:
-        if (!a->api_call_seen) {
-            a->api_call_seen = true;
-            b->upsell |= SK_UPSELL_FIRST_API_CALL;
-        }
+        api_call_touch(a, day, b);
         break;
     case SK_EV_PLAN_USAGE:
         if (ev->value >= R->customer.upsell_plan_usage_min)
@@ -845,6 +879,7 @@ sk_account_t *sk_account_new(const char *id, const sk_rules_t *rules)
         return NULL;
     sk_copy_str(a->id, sizeof a->id, id);
     a->last_login_day = SK_ACCOUNT_NO_DAY;
+    a->first_api_call_day = SK_ACCOUNT_NO_DAY;
     a->last_response_ms = INT64_MIN;
     a->last_nps_ms = INT64_MIN;
     a->last_nps = -1;

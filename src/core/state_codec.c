@@ -11,14 +11,16 @@
  * that bucket field i is non-zero and its value follows, in field order.
  * Whole doubles are written as integers (shorter); readers take either.
  *
- * The keys of format 1 (this table is their reference; the frozen blob
- * tests/fixtures/state-v1.bin proves they stay readable):
+ * The keys of format 2 (this table is their reference; the frozen blobs
+ * tests/fixtures/state-v1.bin and state-v2.bin prove both formats stay
+ * readable):
  *   id  account id (required)     c/u  clock_ms / updated_ms
  *   p   points                    n    events_applied
  *   pt  [type, points]* of points_by_type, non-zero entries
  *   d   day buckets               lm   login_months
  *   ll  last_login_day            api  api_call_seen (true)
- *   f   [hash, last_day]*         pe   [hash, last_day, kind]*
+ *   ad  first_api_call_day        pe   [hash, last_day, kind]*
+ *   f   [hash, last_day, first_day]*  (format 1: [hash, last_day]*)
  *   oc  open_cancels              or   outreach
  *   lr  last_response_ms          rs   [day, hours]*
  *   ln  last_nps_ms               nv   last_nps
@@ -248,7 +250,8 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
         1 + (a->clock_ms != 0) + (a->updated_ms != 0) + (a->points != 0) +
         (a->events_applied != 0) + (npt != 0) + (a->n_days > 0) +
         (a->n_login_months > 0) + (a->last_login_day != SK_ACCOUNT_NO_DAY) +
-        a->api_call_seen + (a->n_features > 0) + (a->n_people > 0) +
+        a->api_call_seen + (a->first_api_call_day != SK_ACCOUNT_NO_DAY) +
+        (a->n_features > 0) + (a->n_people > 0) +
         (a->n_open_cancels > 0) + (a->n_outreach > 0) +
         (a->last_response_ms != INT64_MIN) + (a->n_responses > 0) +
         (a->last_nps_ms != INT64_MIN) + (a->last_nps != -1) +
@@ -308,12 +311,17 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
         rc |= pack_key(&pk, "api");
         rc |= msgpack_pack_true(&pk);
     }
+    if (a->first_api_call_day != SK_ACCOUNT_NO_DAY) {
+        rc |= pack_key(&pk, "ad");
+        rc |= msgpack_pack_int32(&pk, a->first_api_call_day);
+    }
     if (a->n_features > 0) {
         rc |= pack_key(&pk, "f");
-        rc |= msgpack_pack_array(&pk, 2 * (size_t)a->n_features);
+        rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_features);
         for (int i = 0; i < a->n_features; i++) {
             rc |= msgpack_pack_uint64(&pk, a->features[i].hash);
             rc |= msgpack_pack_int32(&pk, a->features[i].last_day);
+            rc |= msgpack_pack_int32(&pk, a->features[i].first_day);
         }
     }
     if (a->n_people > 0) {
@@ -395,6 +403,7 @@ typedef struct dec {
     const uint8_t *start;
     const char *key; /* the field being read, for messages */
     int max_seen;    /* rules->dedup_max_ids */
+    int version;     /* format version of the blob */
     char *errstr;
     size_t errlen;
 } dec_t;
@@ -685,6 +694,7 @@ enum key {
     KEY_LM,
     KEY_LL,
     KEY_API,
+    KEY_AD,
     KEY_F,
     KEY_PE,
     KEY_OC,
@@ -701,7 +711,7 @@ enum key {
     KEY__COUNT
 };
 static const char *const key_names[KEY__COUNT] = {
-    "id", "c",  "u",  "p",  "n",  "pt", "d",  "lm", "ll", "api", "f", "pe",
+    "id", "c",  "u",  "p",  "n",  "pt", "d",  "lm", "ll", "api", "ad", "f", "pe",
     "oc", "or", "lr", "rs", "ln", "nv", "hs", "s",  "sn", "po",  "r",
 };
 
@@ -770,17 +780,25 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
             return dec_reader_fail(d);
         a->api_call_seen = b;
         return SK_OK;
-    case KEY_F:
-        if (read_records(d, 2, SK_ACCOUNT_MAX_FEATURES, &n) != SK_OK)
+    case KEY_AD:
+        return read_i32(d, &a->first_api_call_day);
+    case KEY_F: {
+        /* Format 1 knew no first day: the last one is the best known. */
+        int stride = d->version >= 2 ? 3 : 2;
+        if (read_records(d, stride, SK_ACCOUNT_MAX_FEATURES, &n) != SK_OK)
             return SK_ERR;
         for (int i = 0; i < n; i++) {
             sk_feature_use_t *f = &a->features[i];
             if (read_u64(d, UINT64_MAX, &f->hash) != SK_OK ||
                 read_i32(d, &f->last_day) != SK_OK)
                 return SK_ERR;
+            f->first_day = f->last_day;
+            if (stride == 3 && read_i32(d, &f->first_day) != SK_OK)
+                return SK_ERR;
             a->n_features = i + 1;
         }
         return SK_OK;
+    }
     case KEY_PE:
         if (read_records(d, 3, SK_ACCOUNT_MAX_PEOPLE, &n) != SK_OK)
             return SK_ERR;
@@ -840,7 +858,8 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
     }
 }
 
-static int decode_v1(dec_t *d, sk_account_t *a)
+/* Formats 1 and 2 share their keys; read_field() minds the difference. */
+static int decode_fields(dec_t *d, sk_account_t *a)
 {
     uint32_t n;
     uint32_t seen_keys = 0;
@@ -893,6 +912,7 @@ sk_account_t *sk_state_decode(const void *buf, size_t len,
         goto fail;
     }
     a->last_login_day = SK_ACCOUNT_NO_DAY;
+    a->first_api_call_day = SK_ACCOUNT_NO_DAY;
     a->last_response_ms = INT64_MIN;
     a->last_nps_ms = INT64_MIN;
     a->last_nps = -1;
@@ -911,7 +931,9 @@ sk_account_t *sk_state_decode(const void *buf, size_t len,
         goto fail;
     switch (version) {
     case 1:
-        if (decode_v1(&d, a) != SK_OK)
+    case 2:
+        d.version = (int)version;
+        if (decode_fields(&d, a) != SK_OK)
             goto fail;
         break;
     default:

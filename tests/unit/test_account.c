@@ -645,3 +645,25 @@ Test(account, a_crowd_of_users_keeps_the_champions)
     cr_assert_geq(s.distinct_users, 2);
     cr_assert_not(s.flags & (1u << SK_FLAG_SINGLE_THREADED));
 }
+
+Test(account, first_use_ever_goes_by_event_time)
+{
+    sk_event_t late = ev(SK_EV_FEATURE_USED, "2026-03-10T10:00:00Z");
+    snprintf(late.label, sizeof late.label, "reports");
+    apply(late);
+    cr_assert_float_eq(scores().customer, 60, 1e-9);
+    sk_event_t early = ev(SK_EV_FEATURE_USED, "2026-02-01T10:00:00Z");
+    snprintf(early.label, sizeof early.label, "reports");
+    apply(early);
+    /* The Feb 1 use is the first ever: its +10 is in Feb 1's bucket,
+     * which is not in the window ending Mar 10 (Feb 9 to Mar 10). */
+    cr_assert_float_eq(scores().customer, 50, 1e-9);
+
+    apply(ev(SK_EV_API_CALL, "2026-03-10T11:00:00Z"));
+    cr_assert_float_eq(scores().upsell, 8, 1e-9);
+    apply(ev(SK_EV_API_CALL, "2026-02-08T11:00:00Z"));
+    cr_assert_float_eq(scores().upsell, 0, 1e-9);
+    int64_t feb9;
+    sk_parse_time("2026-02-08", &feb9);
+    cr_assert_eq(acct->first_api_call_day, sk_day_of(feb9));
+}

@@ -3,12 +3,14 @@
  * blob exactly, a corrupt blob is refused with a message (never a crash
  * or a huge allocation), and a blob written by an earlier version is
  * still read: tests/fixtures/state-v1.bin is a frozen format-1 blob of
- * v1_account() below.
+ * v1_account() below, state-v2.bin a frozen format-2 blob of
+ * v2_account().
  *
- * Regenerate the fixture only when the format-1 writer is meant to
- * change (it should not: a new layout is a new format version with its
- * own fixture) with:  SK_WRITE_FIXTURES=1 ./test_state_codec
- * The same run writes the state fuzzer's seed corpus.
+ * A fixture is written once, by the version that introduced it, and
+ * never again: a new layout is a new format version with its own
+ * fixture.  SK_WRITE_FIXTURES=1 ./test_state_codec writes the fixture
+ * of the current version (only when introducing it) and the state
+ * fuzzer's seed corpus.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +23,8 @@
 #include "scorekeeper/state_codec.h"
 #include "support.h"
 
-#define FIXTURE "tests/fixtures/state-v1.bin"
+#define FIXTURE_V1 "tests/fixtures/state-v1.bin"
+#define FIXTURE_V2 "tests/fixtures/state-v2.bin"
 #define SEEN_CAP 8
 
 static sk_rules_t rules_with_ids(int ids)
@@ -41,6 +44,7 @@ static sk_account_t *empty_account(const char *id, int cap_seen)
     cr_assert_not_null(a);
     snprintf(a->id, sizeof a->id, "%s", id);
     a->last_login_day = SK_ACCOUNT_NO_DAY;
+    a->first_api_call_day = SK_ACCOUNT_NO_DAY;
     a->last_response_ms = INT64_MIN;
     a->last_nps_ms = INT64_MIN;
     a->last_nps = -1;
@@ -253,6 +257,12 @@ static void expect_same_account(const sk_account_t *x, const sk_account_t *y,
     cr_expect_eq(x->last_login_day, y->last_login_day);
     cr_expect_eq(x->api_call_seen, y->api_call_seen);
     cr_expect_eq(x->n_features, y->n_features);
+    for (int i = 0; i < x->n_features && i < y->n_features; i++) {
+        cr_expect_eq(x->features[i].hash, y->features[i].hash);
+        cr_expect_eq(x->features[i].last_day, y->features[i].last_day);
+        cr_expect_eq(x->features[i].first_day, y->features[i].first_day);
+    }
+    cr_expect_eq(x->first_api_call_day, y->first_api_call_day);
     cr_expect_eq(x->n_people, y->n_people);
     for (int i = 0; i < x->n_people && i < y->n_people; i++) {
         cr_expect_eq(x->people[i].hash, y->people[i].hash);
@@ -361,7 +371,7 @@ Test(state_codec, empty_account_is_small)
     msgpack_sbuffer one, two;
     encode(a, &one);
     /* [1, {"id": "acme"}] */
-    const unsigned char want[] = {0x92, 0x01, 0x81, 0xa2, 'i', 'd',
+    const unsigned char want[] = {0x92, SK_STATE_FORMAT_VERSION, 0x81, 0xa2, 'i', 'd',
                                   0xa4, 'a',  'c',  'm',  'e'};
     cr_assert_eq(one.size, sizeof want);
     cr_expect_eq(memcmp(one.data, want, sizeof want), 0);
@@ -465,23 +475,32 @@ Test(state_codec, id_ring_follows_the_rules)
 
 /* ---- the stored blob of format 1 ----------------------------------------- */
 
+/*
+ * Format 2 added the first-use days of features and of api calls.
+ * FROZEN with tests/fixtures/state-v2.bin.
+ */
+static sk_account_t *v2_account(void)
+{
+    sk_account_t *a = v1_account();
+    a->features[0].first_day = 20400;
+    a->features[1].first_day = -9;
+    a->first_api_call_day = 20399;
+    return a;
+}
+
 Test(state_codec, fixture_v1_is_still_read)
 {
-    const char *write = getenv("SK_WRITE_FIXTURES");
-    if (write && strcmp(write, "1") == 0) {
-        sk_account_t *a = v1_account();
-        msgpack_sbuffer sb;
-        encode(a, &sb);
-        write_file(FIXTURE, sb.data, sb.size);
-        msgpack_sbuffer_destroy(&sb);
-        sk_account_destroy(a);
-    }
     size_t len;
-    unsigned char *blob = read_file(sk_test_path(FIXTURE), &len);
+    unsigned char *blob = read_file(sk_test_path(FIXTURE_V1), &len);
     cr_assert_gt(len, 0);
     cr_expect_eq(blob[1], 1, "the fixture is not format 1");
     sk_account_t *got = decode(blob, len, SEEN_CAP);
     sk_account_t *want = v1_account();
+    /* Format 1 knew no first-use days: the last use is the best known,
+     * and the first api call's day is unknown. */
+    for (int i = 0; i < want->n_features; i++)
+        want->features[i].first_day = want->features[i].last_day;
+    want->first_api_call_day = SK_ACCOUNT_NO_DAY;
     expect_same_account(want, got, true);
     /* a few values spelled out, in case v1_account() is ever edited */
     cr_expect_str_eq(got->id, "acme-corp:eu@prod_1");
@@ -496,6 +515,33 @@ Test(state_codec, fixture_v1_is_still_read)
     cr_expect_eq(got->positions[1].partition, 2147483647);
     cr_expect_eq(got->reported.flag_since[SK_FLAG_DETRACTOR],
                  INT64_C(1772409600001));
+    cr_expect_eq(got->features[0].first_day, 20513);
+    sk_account_destroy(want);
+    sk_account_destroy(got);
+    free(blob);
+}
+
+Test(state_codec, fixture_v2_is_still_read)
+{
+    const char *write = getenv("SK_WRITE_FIXTURES");
+    if (write && strcmp(write, "1") == 0 && SK_STATE_FORMAT_VERSION == 2) {
+        sk_account_t *a = v2_account();
+        msgpack_sbuffer sb;
+        encode(a, &sb);
+        write_file(FIXTURE_V2, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        sk_account_destroy(a);
+    }
+    size_t len;
+    unsigned char *blob = read_file(sk_test_path(FIXTURE_V2), &len);
+    cr_assert_gt(len, 0);
+    cr_expect_eq(blob[1], 2, "the fixture is not format 2");
+    sk_account_t *got = decode(blob, len, SEEN_CAP);
+    sk_account_t *want = v2_account();
+    expect_same_account(want, got, true);
+    cr_expect_eq(got->features[0].first_day, 20400);
+    cr_expect_eq(got->features[1].first_day, -9);
+    cr_expect_eq(got->first_api_call_day, 20399);
     sk_account_destroy(want);
     sk_account_destroy(got);
     free(blob);
@@ -574,8 +620,8 @@ Test(state_codec, truncated_blobs)
 Test(state_codec, wrong_version_and_shape)
 {
     blob_t b;
-    blob_start(&b, 2, 0);
-    expect_refused(&b.sb, "format version 2");
+    blob_start(&b, 3, 0);
+    expect_refused(&b.sb, "format version 3");
     msgpack_sbuffer_destroy(&b.sb);
     blob_start(&b, 0, 0);
     expect_refused(&b.sb, "format version 0");
