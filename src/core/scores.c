@@ -361,6 +361,14 @@ void sk_scores_flag_reason(const sk_scores_t *s, const sk_rules_t *r,
                  s->cur.qbr_declined, w);
         break;
     case SK_FLAG_USAGE_DROP:
+        if (s->prev.usage_minutes < fr->threshold2) {
+            snprintf(buf, len,
+                     "usage %.0f min in the last %d days, %.0f min the %d "
+                     "before (a drop is measured from %.0f min)",
+                     s->cur.usage_minutes, w, s->prev.usage_minutes, w,
+                     fr->threshold2);
+            break;
+        }
         snprintf(buf, len,
                  "usage %.0f min in the last %d days, %.0f min the %d before: "
                  "%+.0f%%",
