@@ -17,7 +17,7 @@ required=(
     build-essential cmake pkg-config
     librdkafka-dev libmsgpack-dev libhiredis-dev libyaml-dev libjansson-dev
     libmicrohttpd-dev libcurl4-openssl-dev libcriterion-dev
-    redis-server kcat python3 python3-yaml
+    redis-server kcat python3 python3-yaml jq
 )
 # clang + its runtime libraries build the libFuzzer targets; promtool comes
 # with the prometheus package; systemd-analyze with systemd.
@@ -30,7 +30,7 @@ case "${1:-}" in
 --check) check_only=1 ;;
 "") ;;
 -h | --help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
     exit 0
     ;;
 *)

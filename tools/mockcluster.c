@@ -25,6 +25,7 @@
 #define MAX_BROKERS 16
 #define MAX_PARTITIONS 1000
 #define MAX_TOPIC_NAME 249
+#define MAX_TOPICS 64
 
 static volatile sig_atomic_t running = 1;
 
@@ -77,52 +78,90 @@ static int topic_name_valid(const char *name, size_t len)
     return 1;
 }
 
-/* Create every topic of "name:partitions,..."; @returns 0 or -1. */
-static int create_topics(rd_kafka_mock_cluster_t *mc, const char *list,
-                         int replicas)
+/** One topic to create. */
+typedef struct topic_spec {
+    char name[MAX_TOPIC_NAME + 1]; /**< topic name */
+    int partitions;                /**< partition count */
+} topic_spec_t;
+
+/*
+ * Parse "name:partitions,..." (":partitions" may be left out: 1) into
+ * @p specs, at most @p max of them.  @returns the count, or -1 with the
+ * problem printed.
+ */
+static int parse_topics(const char *list, topic_spec_t *specs, int max)
 {
-    int status = -1;
-    char *copy = strdup(list);
-    if (!copy) {
-        fprintf(stderr, "sk-mockcluster: out of memory\n");
-        return -1;
-    }
-    char *save = NULL;
-    for (char *item = strtok_r(copy, ",", &save); item;
-         item = strtok_r(NULL, ",", &save)) {
-        char *colon = strrchr(item, ':');
+    int n = 0;
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        const char *colon = memchr(p, ':', len);
+        size_t name_len = colon ? (size_t)(colon - p) : len;
         int partitions = 1;
         if (colon) {
-            *colon = '\0';
-            if (parse_int(colon + 1, 1, MAX_PARTITIONS, &partitions) != 0) {
+            char num[16];
+            size_t nlen = len - name_len - 1;
+            if (nlen == 0 || nlen >= sizeof num) {
                 fprintf(stderr,
-                        "sk-mockcluster: --topics: '%s': partitions must be "
-                        "1..%d\n",
-                        colon + 1, MAX_PARTITIONS);
-                goto cleanup;
+                        "sk-mockcluster: --topics: '%.*s': "
+                        "partitions must be 1..%d\n",
+                        (int)len, p, MAX_PARTITIONS);
+                return -1;
+            }
+            memcpy(num, colon + 1, nlen);
+            num[nlen] = '\0';
+            if (parse_int(num, 1, MAX_PARTITIONS, &partitions) != 0) {
+                fprintf(stderr,
+                        "sk-mockcluster: --topics: '%.*s': "
+                        "partitions must be 1..%d\n",
+                        (int)len, p, MAX_PARTITIONS);
+                return -1;
             }
         }
-        if (!topic_name_valid(item, strlen(item))) {
+        if (!topic_name_valid(p, name_len)) {
             fprintf(stderr,
-                    "sk-mockcluster: --topics: '%s' is not a topic name "
-                    "([A-Za-z0-9._-], 1..%d bytes)\n",
-                    item, MAX_TOPIC_NAME);
-            goto cleanup;
+                    "sk-mockcluster: --topics: '%.*s' is not a topic "
+                    "name ([A-Za-z0-9._-], 1..%d bytes)\n",
+                    (int)name_len, p, MAX_TOPIC_NAME);
+            return -1;
         }
-        rd_kafka_resp_err_t err =
-            rd_kafka_mock_topic_create(mc, item, partitions, replicas);
-        if (err) {
-            fprintf(stderr, "sk-mockcluster: creating topic %s: %s\n", item,
-                    rd_kafka_err2str(err));
-            goto cleanup;
+        if (n == max) {
+            fprintf(stderr, "sk-mockcluster: --topics: at most %d topics\n",
+                    max);
+            return -1;
         }
-        fprintf(stderr, "sk-mockcluster: topic %s, %d partition%s\n", item,
-                partitions, partitions == 1 ? "" : "s");
+        memcpy(specs[n].name, p, name_len);
+        specs[n].name[name_len] = '\0';
+        specs[n].partitions = partitions;
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
     }
-    status = 0;
-cleanup:
-    free(copy);
-    return status;
+    if (n == 0) {
+        fprintf(stderr, "sk-mockcluster: --topics: no topic given\n");
+        return -1;
+    }
+    return n;
+}
+
+/* Create the topics.  @returns 0 or -1 (reported). */
+static int create_topics(rd_kafka_mock_cluster_t *mc, const topic_spec_t *specs,
+                         int n, int replicas)
+{
+    for (int i = 0; i < n; i++) {
+        rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
+            mc, specs[i].name, specs[i].partitions, replicas);
+        if (err) {
+            fprintf(stderr, "sk-mockcluster: creating topic %s: %s\n",
+                    specs[i].name, rd_kafka_err2str(err));
+            return -1;
+        }
+        fprintf(stderr, "sk-mockcluster: topic %s, %d partition%s\n",
+                specs[i].name, specs[i].partitions,
+                specs[i].partitions == 1 ? "" : "s");
+    }
+    return 0;
 }
 
 /* Write "@p bootstrap\n" to @p path through a temporary file and a
@@ -203,6 +242,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    static topic_spec_t specs[MAX_TOPICS];
+    int n_topics = parse_topics(topics, specs, MAX_TOPICS);
+    if (n_topics < 0)
+        return 2;
 
     int status = 1;
     char errstr[512];
@@ -230,7 +273,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sk-mockcluster: cannot create the mock cluster\n");
         goto cleanup;
     }
-    if (create_topics(mc, topics, brokers < 3 ? brokers : 3) != 0)
+    if (create_topics(mc, specs, n_topics, brokers < 3 ? brokers : 3) != 0)
         goto cleanup;
 
     const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);

@@ -478,6 +478,7 @@ static int read_finite(dec_t *d, double *v)
 static int read_records(dec_t *d, int stride, int max, int *n)
 {
     uint32_t len;
+    *n = 0;
     if (sk_mp_read_array(&d->r, (uint32_t)(stride * max), &len) != SK_OK) {
         if (d->r.err == SK_MP_E_LIMIT)
             return dec_fail(d, "more than %d entries", max);
@@ -581,7 +582,7 @@ static int read_ts_list(dec_t *d, int64_t *v, int *n, int max)
  */
 static int read_seen(dec_t *d, sk_account_t *a)
 {
-    int n;
+    int n = 0;
     if (read_records(d, 2, INT32_MAX / 2, &n) != SK_OK)
         return SK_ERR;
     int cap = n < 8 ? 8 : n;
@@ -613,7 +614,7 @@ static int read_seen(dec_t *d, sk_account_t *a)
 
 static int read_positions(dec_t *d, sk_account_t *a)
 {
-    int n;
+    int n = 0;
     if (read_records(d, 3, SK_ACCOUNT_MAX_POSITIONS, &n) != SK_OK)
         return SK_ERR;
     for (int i = 0; i < n; i++) {
@@ -727,7 +728,7 @@ static int key_index(const char *s, uint32_t len)
 static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
 {
     int64_t v;
-    int n;
+    int n = 0;
     bool b;
     switch (k) {
     case KEY_ID: {

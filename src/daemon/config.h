@@ -37,8 +37,8 @@ typedef enum sk_config_origin {
 } sk_config_origin_t;
 
 typedef struct sk_config {
-    char brokers[1024];        /**< bootstrap servers; "" or "embedded": mock */
-    char group_id[256];        /**< consumer group */
+    char brokers[1024]; /**< bootstrap servers; "" or "embedded": mock */
+    char group_id[256]; /**< consumer group */
     char group_instance_id[256]; /**< static membership id, "" for none */
     char inputs[SK_CONFIG_MAX_INPUTS][SK_TOPIC_MAX + 1]; /**< input topics */
     int n_inputs;
@@ -48,19 +48,19 @@ typedef struct sk_config {
     char redis_password_file[SK_CONFIG_PATH_MAX]; /**< read at finish */
     bool redis_allow_eviction; /**< run on a server that may evict keys */
     char rules_path[SK_CONFIG_PATH_MAX]; /**< the rules file */
-    int64_t backfill_horizon_ms; /**< older alerts not published; -1 off */
-    int64_t late_grace_ms;       /**< older events counted as late */
-    int64_t future_skew_ms;      /**< newer events dead-lettered */
+    int64_t backfill_horizon_ms;      /**< older alerts not published; -1 off */
+    int64_t late_grace_ms;            /**< older events counted as late */
+    int64_t future_skew_ms;           /**< newer events dead-lettered */
     sk_alerts_format_t alerts_format; /**< wire form of alerts */
-    int batch_size;        /**< messages per batch, at most */
-    int64_t batch_wait_ms; /**< longest time spent filling a batch */
-    int cache_accounts;    /**< accounts kept in memory */
-    int64_t tick_ms;       /**< scheduler period */
-    int due_limit;         /**< due accounts taken per tick */
-    int embedded_partitions; /**< partitions of the embedded input topics */
-    int log_level;           /**< sk_log_level_t */
-    int log_dlq_per_second;  /**< dead-letter log lines per second */
-    sk_kafka_props_t kafka;  /**< librdkafka passthrough, in order */
+    int batch_size;                   /**< messages per batch, at most */
+    int64_t batch_wait_ms;            /**< longest time spent filling a batch */
+    int cache_accounts;               /**< accounts kept in memory */
+    int64_t tick_ms;                  /**< scheduler period */
+    int due_limit;                    /**< due accounts taken per tick */
+    int embedded_partitions;  /**< partitions of the embedded input topics */
+    int log_level;            /**< sk_log_level_t */
+    int log_dlq_per_second;   /**< dead-letter log lines per second */
+    sk_kafka_props_t kafka;   /**< librdkafka passthrough, in order */
     unsigned char origin[32]; /**< sk_config_origin_t per setting */
 } sk_config_t;
 

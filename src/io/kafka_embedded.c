@@ -14,21 +14,13 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "kafka_embedded.h"
-#include "log.h"
+#include "kafka_log.h"
 #include "scorekeeper/common.h"
 
 struct sk_kafka_embedded {
     rd_kafka_t *rk;                   /**< the handle the cluster lives on */
     rd_kafka_mock_cluster_t *cluster; /**< the cluster */
 };
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
-{
-    (void)rk;
-    sk_log(level <= 3 ? SK_LOG_ERROR : level <= 4 ? SK_LOG_WARN : SK_LOG_DEBUG,
-           "embedded", buf, "fac=%s", SK_LOG_Q(fac));
-}
 
 sk_kafka_embedded_t *sk_kafka_embedded_new(int brokers, char *errstr,
                                            size_t errlen)
@@ -42,7 +34,7 @@ sk_kafka_embedded_t *sk_kafka_embedded_new(int brokers, char *errstr,
         return NULL;
     }
     conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    sk_kafka_log_to_logfmt(conf);
     if (rd_kafka_conf_set(conf, "client.id", "scorekeeperd-embedded", why,
                           sizeof why) != RD_KAFKA_CONF_OK) {
         snprintf(errstr, errlen, "embedded kafka: %s", why);
@@ -56,8 +48,9 @@ sk_kafka_embedded_t *sk_kafka_embedded_new(int brokers, char *errstr,
     conf = NULL; /* owned by the handle now */
     e->cluster = rd_kafka_mock_cluster_new(e->rk, brokers > 0 ? brokers : 1);
     if (!e->cluster) {
-        snprintf(errstr, errlen, "embedded kafka: cannot start the mock "
-                                 "cluster");
+        snprintf(errstr, errlen,
+                 "embedded kafka: cannot start the mock "
+                 "cluster");
         goto fail;
     }
     return e;
@@ -69,8 +62,7 @@ fail:
 }
 
 int sk_kafka_embedded_create_topic(sk_kafka_embedded_t *e, const char *topic,
-                                   int partitions, char *errstr,
-                                   size_t errlen)
+                                   int partitions, char *errstr, size_t errlen)
 {
     rd_kafka_resp_err_t err =
         rd_kafka_mock_topic_create(e->cluster, topic, partitions, 1);

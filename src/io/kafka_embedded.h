@@ -24,8 +24,7 @@ sk_kafka_embedded_t *sk_kafka_embedded_new(int brokers, char *errstr,
 
 /** Create @p topic with @p partitions partitions (replication 1). */
 int sk_kafka_embedded_create_topic(sk_kafka_embedded_t *e, const char *topic,
-                                   int partitions, char *errstr,
-                                   size_t errlen);
+                                   int partitions, char *errstr, size_t errlen);
 
 /** @returns the bootstrap servers ("127.0.0.1:PORT,..."); owned by @p e. */
 const char *sk_kafka_embedded_bootstraps(const sk_kafka_embedded_t *e);

@@ -71,8 +71,7 @@ static bool key_valid(const char *key)
     if (!*key || strlen(key) > 255)
         return false;
     for (const char *p = key; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' &&
-            *p != '-')
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
             return false;
     return true;
 }
@@ -133,16 +132,15 @@ oom:
     return SK_ERR;
 }
 
-int sk_kafka_props_parse(sk_kafka_props_t *props, const char *kv,
-                         char *errstr, size_t errlen)
+int sk_kafka_props_parse(sk_kafka_props_t *props, const char *kv, char *errstr,
+                         size_t errlen)
 {
     char key[256];
     const char *eq = strchr(kv, '=');
     size_t klen;
 
     if (!eq || eq == kv) {
-        snprintf(errstr, errlen, "expected property=value, got \"%.64s\"",
-                 kv);
+        snprintf(errstr, errlen, "expected property=value, got \"%.64s\"", kv);
         return SK_ERR;
     }
     klen = (size_t)(eq - kv);
@@ -216,8 +214,8 @@ rd_kafka_conf_t *sk_kafka_conf_build(const char *brokers,
         conf_set(conf, "bootstrap.servers", brokers, errstr, errlen) != SK_OK)
         goto fail;
     for (size_t i = 0; props && i < props->n; i++)
-        if (conf_set(conf, props->keys[i], props->values[i], errstr,
-                     errlen) != SK_OK)
+        if (conf_set(conf, props->keys[i], props->values[i], errstr, errlen) !=
+            SK_OK)
             goto fail;
     return conf;
 fail:
@@ -234,8 +232,9 @@ static void canon(const char *key, const char *value, char *out, size_t len)
     for (i = 0; value[i] && i + 1 < len; i++)
         out[i] = (char)tolower((unsigned char)value[i]);
     out[i] = '\0';
-    if ((strcmp(key, "acks") == 0 || strcmp(key, "request.required.acks") == 0)
-        && strcmp(out, "-1") == 0)
+    if ((strcmp(key, "acks") == 0 ||
+         strcmp(key, "request.required.acks") == 0) &&
+        strcmp(out, "-1") == 0)
         snprintf(out, len, "all");
     else if (strcmp(out, "1") == 0 && strcmp(key, "acks") != 0 &&
              strcmp(key, "request.required.acks") != 0)
@@ -277,8 +276,8 @@ rd_kafka_conf_t *sk_kafka_conf_build_fixed(const char *brokers,
             snprintf(errstr, errlen,
                      "kafka property %s is fixed to %s by this program (its "
                      "delivery guarantees rest on it) and cannot be changed",
-                     key, sk_kafka_prop_is_secret(key) ? "***"
-                                                       : fixed->values[f]);
+                     key,
+                     sk_kafka_prop_is_secret(key) ? "***" : fixed->values[f]);
             return NULL;
         }
     }
@@ -286,8 +285,8 @@ rd_kafka_conf_t *sk_kafka_conf_build_fixed(const char *brokers,
     if (!conf)
         return NULL;
     for (size_t f = 0; fixed && f < fixed->n; f++) {
-        if (conf_set(conf, fixed->keys[f], fixed->values[f], errstr,
-                     errlen) != SK_OK) {
+        if (conf_set(conf, fixed->keys[f], fixed->values[f], errstr, errlen) !=
+            SK_OK) {
             rd_kafka_conf_destroy(conf);
             return NULL;
         }

@@ -30,12 +30,11 @@ int sk_kafka_props_set(sk_kafka_props_t *props, const char *key,
  * @brief Parse "key=value" (a -X argument) and set it.
  * @remark Refuses a secret (sk_kafka_prop_is_secret()): see there.
  */
-int sk_kafka_props_parse(sk_kafka_props_t *props, const char *kv,
-                         char *errstr, size_t errlen);
+int sk_kafka_props_parse(sk_kafka_props_t *props, const char *kv, char *errstr,
+                         size_t errlen);
 
 /** @returns the value of @p key, or NULL. */
-const char *sk_kafka_props_get(const sk_kafka_props_t *props,
-                               const char *key);
+const char *sk_kafka_props_get(const sk_kafka_props_t *props, const char *key);
 
 /** Free what @p props owns; it is empty afterwards. */
 void sk_kafka_props_free(sk_kafka_props_t *props);

@@ -41,8 +41,7 @@ void sk_log(sk_log_level_t level, const char *component, const char *msg,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /** sk_log() without extra fields. */
-void sk_log_msg(sk_log_level_t level, const char *component,
-                const char *msg);
+void sk_log_msg(sk_log_level_t level, const char *component, const char *msg);
 
 /**
  * @brief @p s as a logfmt value: unchanged when it is a plain token,

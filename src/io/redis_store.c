@@ -60,17 +60,17 @@ static const char confirm_script[] =
     "return 1\n";
 
 struct sk_redis {
-    sk_redis_opts_t opts;  /**< how to connect */
-    redisContext *ctx;     /**< open connection, NULL while disconnected */
-    int backoff_ms;        /**< wait before the attempt after the next */
-    int64_t next_try_ms;   /**< monotonic time of the next attempt */
-    bool need_noeviction;  /**< check maxmemory-policy on every connect */
-    bool scripts_loaded;   /**< SCRIPT LOAD done on this connection */
-    char write_sha[41];    /**< sha1 of write_script */
-    char confirm_sha[41];  /**< sha1 of confirm_script */
-    uint64_t connects;     /**< successful connections */
+    sk_redis_opts_t opts; /**< how to connect */
+    redisContext *ctx;    /**< open connection, NULL while disconnected */
+    int backoff_ms;       /**< wait before the attempt after the next */
+    int64_t next_try_ms;  /**< monotonic time of the next attempt */
+    bool need_noeviction; /**< check maxmemory-policy on every connect */
+    bool scripts_loaded;  /**< SCRIPT LOAD done on this connection */
+    char write_sha[41];   /**< sha1 of write_script */
+    char confirm_sha[41]; /**< sha1 of confirm_script */
+    uint64_t connects;    /**< successful connections */
     char last_error[SK_ERRSTR_LEN]; /**< why the last call failed */
-    msgpack_sbuffer blob;  /**< scratch for encoding state */
+    msgpack_sbuffer blob;           /**< scratch for encoding state */
 };
 
 static int64_t mono_ms(void)
@@ -155,18 +155,36 @@ static int fail(sk_redis_t *r, char *errstr, size_t errlen, const char *fmt,
     return SK_ERR;
 }
 
-/* One command on @p c, before it is the store's connection. */
+/* What went wrong on @p c's socket, in words an operator reads: a
+ * timeout shows up as EAGAIN from the socket timeout. */
+static const char *io_error(const redisContext *c)
+{
+    if (!c || !c->errstr[0])
+        return "I/O error";
+    if (c->err == REDIS_ERR_IO &&
+        (strcmp(c->errstr, strerror(EAGAIN)) == 0 ||
+         strcmp(c->errstr, strerror(EWOULDBLOCK)) == 0))
+        return "timed out";
+    if (c->err == REDIS_ERR_EOF)
+        return "connection closed by the server";
+    return c->errstr;
+}
+
+/* One command on @p c, before it is the store's connection.  *@p
+ * replied says whether the server answered (with an error). */
 static redisReply *setup_cmd(redisContext *c, char *why, size_t whylen,
-                             int argc, const char **argv)
+                             int argc, const char **argv, bool *replied)
 {
     redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
 
+    *replied = false;
     if (!rep) {
-        snprintf(why, whylen, "%s", c->errstr[0] ? c->errstr : "I/O error");
+        sk_copy_str(why, whylen, io_error(c));
         return NULL;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(why, whylen, "%s", rep->str ? rep->str : "error");
+        *replied = true;
+        sk_copy_str(why, whylen, rep->str ? rep->str : "error");
         freeReplyObject(rep);
         return NULL;
     }
@@ -177,15 +195,21 @@ static int check_policy(redisContext *c, char *why, size_t whylen)
 {
     const char *argv[] = {"CONFIG", "GET", "maxmemory-policy"};
     char err[200];
-    redisReply *rep = setup_cmd(c, err, sizeof err, 3, argv);
+    bool replied;
+    redisReply *rep = setup_cmd(c, err, sizeof err, 3, argv, &replied);
     int rc = SK_ERR;
 
+    if (!rep && !replied) {
+        snprintf(why, whylen, "CONFIG GET maxmemory-policy: %s", err);
+        return SK_ERR;
+    }
     if (!rep) {
-        snprintf(why, whylen,
-                 "cannot read maxmemory-policy (CONFIG GET: %s); make sure "
-                 "the server uses noeviction and set redis.allow_eviction: "
-                 "true",
-                 err);
+        if (snprintf(why, whylen,
+                     "cannot read maxmemory-policy (CONFIG GET: %s); make "
+                     "sure the server uses noeviction and set "
+                     "redis.allow_eviction: true",
+                     err) >= (int)whylen)
+            why[whylen - 1] = '\0'; /* cut, and said as much as fits */
         return SK_ERR;
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -220,7 +244,7 @@ static int do_connect(sk_redis_t *r, char *errstr, size_t errlen)
     if (!c)
         return fail(r, errstr, errlen, "connect: out of memory");
     if (c->err) {
-        snprintf(why, sizeof why, "connect: %s", c->errstr);
+        snprintf(why, sizeof why, "connect: %s", io_error(c));
         goto fail;
     }
     if (redisSetTimeout(c, tv) != REDIS_OK) {
@@ -230,11 +254,12 @@ static int do_connect(sk_redis_t *r, char *errstr, size_t errlen)
     if (r->opts.password[0]) {
         const char *argv[3] = {"AUTH", r->opts.user, r->opts.password};
         char err[200];
+        bool replied;
         if (r->opts.user[0])
-            rep = setup_cmd(c, err, sizeof err, 3, argv);
+            rep = setup_cmd(c, err, sizeof err, 3, argv, &replied);
         else {
             argv[1] = r->opts.password;
-            rep = setup_cmd(c, err, sizeof err, 2, argv);
+            rep = setup_cmd(c, err, sizeof err, 2, argv, &replied);
         }
         if (!rep) {
             snprintf(why, sizeof why, "AUTH%s%.64s failed: %.120s",
@@ -246,8 +271,9 @@ static int do_connect(sk_redis_t *r, char *errstr, size_t errlen)
     if (r->opts.db != 0) {
         char db[16], err[200];
         const char *argv[2] = {"SELECT", db};
+        bool replied;
         snprintf(db, sizeof db, "%d", r->opts.db);
-        rep = setup_cmd(c, err, sizeof err, 2, argv);
+        rep = setup_cmd(c, err, sizeof err, 2, argv, &replied);
         if (!rep) {
             snprintf(why, sizeof why, "SELECT %d: %s", r->opts.db, err);
             goto fail;
@@ -346,8 +372,7 @@ static redisReply *cmd(sk_redis_t *r, char *errstr, size_t errlen, int argc,
         return NULL;
     rep = redisCommandArgv(r->ctx, argc, argv, lens);
     if (!rep) {
-        fail(r, errstr, errlen, "%s: %s", argv[0],
-             r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
+        fail(r, errstr, errlen, "%s: %s", argv[0], io_error(r->ctx));
         return NULL;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
@@ -362,8 +387,7 @@ static int append(sk_redis_t *r, char *errstr, size_t errlen, int argc,
                   const char **argv, const size_t *lens)
 {
     if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK)
-        return fail(r, errstr, errlen, "%s: cannot queue the command",
-                    argv[0]);
+        return fail(r, errstr, errlen, "%s: cannot queue the command", argv[0]);
     return SK_OK;
 }
 
@@ -375,8 +399,7 @@ static redisReply *get_reply(sk_redis_t *r, char *errstr, size_t errlen,
     redisReply *rep;
 
     if (redisGetReply(r->ctx, &v) != REDIS_OK || !v) {
-        fail(r, errstr, errlen, "%s: %s", what,
-             r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
+        fail(r, errstr, errlen, "%s: %s", what, io_error(r->ctx));
         return NULL;
     }
     rep = v;
@@ -468,7 +491,10 @@ int sk_redis_config_get(sk_redis_t *r, const char *name, char *value,
 
 static void key_acct(const sk_redis_t *r, const char *id, char *buf)
 {
-    snprintf(buf, KEY_MAX, "%s:acct:{%s}", r->opts.prefix, id);
+    /* A valid id and prefix always fit; the check only tells the
+     * compiler so. */
+    if (snprintf(buf, KEY_MAX, "%s:acct:{%s}", r->opts.prefix, id) >= KEY_MAX)
+        buf[KEY_MAX - 1] = '\0';
 }
 
 static void key_score(const sk_redis_t *r, char *buf)
@@ -659,8 +685,7 @@ static size_t flags_list(uint32_t flags, char *buf, size_t len)
 }
 
 static int append_write(sk_redis_t *r, const sk_rules_t *rules,
-                        const sk_redis_write_t *w, char *errstr,
-                        size_t errlen)
+                        const sk_redis_write_t *w, char *errstr, size_t errlen)
 {
     const sk_account_t *a = w->acct;
     const sk_scores_t *s = w->scores;
@@ -817,8 +842,8 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
         redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA write");
         if (!rep)
             return SK_ERR;
-        items[i].written = rep->type == REDIS_REPLY_INTEGER &&
-                           rep->integer == 1;
+        items[i].written =
+            rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
         freeReplyObject(rep);
     }
     for (i = 0; i < n; i++)
@@ -851,8 +876,8 @@ int sk_redis_confirm_outboxes(sk_redis_t *r, sk_redis_confirm_t *items,
         redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA confirm");
         if (!rep)
             return SK_ERR;
-        items[i].cleared = rep->type == REDIS_REPLY_INTEGER &&
-                           rep->integer == 1;
+        items[i].cleared =
+            rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
         freeReplyObject(rep);
     }
     key_due(r, key);
@@ -883,7 +908,7 @@ int sk_redis_due(sk_redis_t *r, int64_t now_ms, size_t offset, size_t limit,
 {
     char key[KEY_MAX], max[24], off[24], lim[24];
     const char *argv[7] = {"ZRANGEBYSCORE", key, "-inf", max,
-                           "LIMIT", off,     lim};
+                           "LIMIT",         off, lim};
     redisReply *rep;
 
     *n = 0;
@@ -1013,8 +1038,7 @@ fail:
     return SK_ERR;
 }
 
-int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr,
-                    size_t errlen)
+int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr, size_t errlen)
 {
     char key[KEY_MAX];
     const char *del[2] = {"DEL", key};
@@ -1057,8 +1081,8 @@ int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr,
 /* ---- readable fields, for tools -------------------------------------------- */
 
 int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
-                        const char *const *fields, size_t nf,
-                        char ***values, char *errstr, size_t errlen)
+                        const char *const *fields, size_t nf, char ***values,
+                        char *errstr, size_t errlen)
 {
     char key[KEY_MAX];
     const char *argv[2 + SK_REDIS_MAX_FIELDS];
@@ -1130,4 +1154,54 @@ fail:
         free(out[i]);
     free(out);
     return SK_ERR;
+}
+
+/* ---- erasing one account --------------------------------------------------- */
+
+_Static_assert(sizeof((sk_redis_key_state_t *)0)->key == KEY_MAX,
+               "sk_redis_key_state_t holds any key");
+
+int sk_redis_forget_keys(sk_redis_t *r, const char *id, bool erase,
+                         sk_redis_key_state_t *keys, char *errstr,
+                         size_t errlen)
+{
+    const char *argv[3];
+    size_t n = 0, read = 0;
+
+    if (!sk_account_id_valid(id, strlen(id))) {
+        snprintf(errstr, errlen, "not a valid account id");
+        return SK_ERR;
+    }
+    memset(keys, 0, SK_REDIS_ACCOUNT_KEYS * sizeof *keys);
+    key_acct(r, id, keys[n].key);
+    keys[n++].is_hash = true;
+    key_score(r, keys[n++].key);
+    for (int t = 0; t < SK_HEALTH__COUNT; t++)
+        key_health(r, t, keys[n++].key);
+    for (int f = 0; f < SK_FLAG__COUNT; f++)
+        key_flag(r, f, keys[n++].key);
+    key_due(r, keys[n++].key);
+
+    if (ensure(r, errstr, errlen) != SK_OK)
+        return SK_ERR;
+    for (size_t i = 0; i < n; i++) {
+        argv[0] = keys[i].is_hash ? (erase ? "DEL" : "EXISTS")
+                                  : (erase ? "ZREM" : "ZSCORE");
+        argv[1] = keys[i].key;
+        argv[2] = id;
+        if (append(r, errstr, errlen, keys[i].is_hash ? 2 : 3, argv, NULL) !=
+            SK_OK)
+            return SK_ERR;
+    }
+    for (; read < n; read++) {
+        redisReply *rep =
+            get_reply(r, errstr, errlen, erase ? "forget" : "look up");
+        if (!rep)
+            return SK_ERR; /* the connection is dropped with the rest */
+        keys[read].present = rep->type == REDIS_REPLY_INTEGER
+                                 ? rep->integer > 0
+                                 : rep->type == REDIS_REPLY_STRING;
+        freeReplyObject(rep);
+    }
+    return SK_OK;
 }

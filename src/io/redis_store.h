@@ -87,8 +87,7 @@ int sk_redis_top(sk_redis_t *r, const char *health, const char *flag,
  * @brief Erase every key and index entry of account @p id.
  * @returns SK_OK (also when nothing was stored) or SK_ERR.
  */
-int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr,
-                    size_t errlen);
+int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr, size_t errlen);
 
 /* ------------------------------------------------------------------ *
  * What scorekeeperd adds: generations, outboxes, pipelined writes.
@@ -132,10 +131,10 @@ typedef struct sk_redis_stored {
     char id[SK_ACCOUNT_MAX + 1]; /**< in: the account id */
     sk_account_t *acct; /**< out: the state (caller frees), NULL if absent */
     uint64_t gen;       /**< out: its generation, 0 when absent */
-    char *outbox;       /**< out: malloc'd outbox bytes (caller frees) or NULL */
-    size_t outbox_len;  /**< out: their length */
-    int status;         /**< out: SK_OK, or SK_ERR: the state does not decode */
-    char error[160];    /**< out: why, when status is SK_ERR */
+    char *outbox;      /**< out: malloc'd outbox bytes (caller frees) or NULL */
+    size_t outbox_len; /**< out: their length */
+    int status;        /**< out: SK_OK, or SK_ERR: the state does not decode */
+    char error[160];   /**< out: why, when status is SK_ERR */
 } sk_redis_stored_t;
 
 /**
@@ -214,7 +213,38 @@ int sk_redis_due(sk_redis_t *r, int64_t now_ms, size_t offset, size_t limit,
  * @returns SK_OK or SK_ERR with @p errstr.
  */
 int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
-                        const char *const *fields, size_t nf,
-                        char ***values, char *errstr, size_t errlen);
+                        const char *const *fields, size_t nf, char ***values,
+                        char *errstr, size_t errlen);
+
+/* ------------------------------------------------------------------ *
+ * Erasing one account, for `scorekeeper forget`.
+ * ------------------------------------------------------------------ */
+
+/** Keys that can hold an account: its hash, the score index, one index
+ *  per health tier, one per flag, and the due schedule. */
+#define SK_REDIS_ACCOUNT_KEYS (3 + SK_HEALTH__COUNT + SK_FLAG__COUNT)
+
+/** One key of sk_redis_forget_keys(). */
+typedef struct sk_redis_key_state {
+    char key[64 + SK_ACCOUNT_MAX + 32]; /**< the key's name */
+    bool is_hash; /**< the account hash (else a sorted set it is in) */
+    bool present; /**< it held the account (removed, with erase) */
+} sk_redis_key_state_t;
+
+/**
+ * @brief Which keys hold account @p id, and with @p erase, remove it from
+ *        all of them: DEL of its hash (which also resets its `gen`, so a
+ *        daemon holding it in memory sees a conflict), ZREM from every
+ *        index and the due schedule.  Only the known keys are touched,
+ *        never a scan of the keyspace; one pipelined round trip.
+ * @param keys receives SK_REDIS_ACCOUNT_KEYS entries, in the order above:
+ *             each key and whether the account was there (EXISTS/ZSCORE,
+ *             or what DEL/ZREM removed).
+ * @returns SK_OK, or SK_ERR with @p errstr (invalid id, Redis error: some
+ *          keys may then be erased; running it again finishes the job).
+ */
+int sk_redis_forget_keys(sk_redis_t *r, const char *id, bool erase,
+                         sk_redis_key_state_t *keys, char *errstr,
+                         size_t errlen);
 
 #endif

@@ -33,15 +33,18 @@ start_sink()
     SINK_URL=http://127.0.0.1:$(cat "$T/$name.port")/services/$SECRET
 }
 
-# start_relay NAME TOPIC GROUP [relay options] - sets RELAY_PID.
+# start_relay NAME TOPIC GROUP [relay options] - sets RELAY_PID.  A short
+# session timeout: the mock cluster holds a rejoin of the group until the
+# previous member's session has expired.
 start_relay()
 {
     local name=$1 topic=$2 group=$3
     shift 3
     SLACK_WEBHOOK_URL=$SINK_URL "$RELAY" --brokers "$SK_BROKERS" \
         --topic "$topic" --group "$group" --backoff-min 20 \
-        --backoff-max 200 --timeout 5000 -v "$@" >"$T/$name.out" \
-        2>"$T/$name.log" &
+        --backoff-max 200 --timeout 5000 -v "$@" \
+        -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 \
+        >"$T/$name.out" 2>"$T/$name.log" &
     RELAY_PID=$!
     sk_track_pid "$RELAY_PID"
 }
@@ -170,6 +173,8 @@ sk_assert_eq "c1" "$(posted "$SINK_OUT" 200 | xargs)" \
 # Giving up after --max-attempts: status 1, nothing committed.
 : >"$SINK_OUT"
 start_relay relay4 alerts_commit g-commit --max-attempts 2
+sk_wait_for "! kill -0 $RELAY_PID" 120 ||
+    sk_fail "the relay did not give up after --max-attempts 2"
 status=0
 wait "$RELAY_PID" || status=$?
 sk_assert_eq 1 "$status" "exit status after --max-attempts"

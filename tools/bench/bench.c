@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,13 +446,14 @@ static void *latency_producer(void *arg)
     w.start_ms = wall_ms() - 1000;
     w.span_ms = 1000;
     double t0 = mono_s();
-    while (run->n < total) {
+    bool more = true;
+    while (more && run->n < total) {
         double due = (mono_s() - t0) * run->rate;
         while (run->n < total && run->n < (uint64_t)due) {
-            if (!sk_workload_next(&w, &msg, &buf))
+            if (!(more = sk_workload_next(&w, &msg, &buf)))
                 break;
             if (msg.bad)
-                continue;
+                continue; /* the latency of dead letters is not measured */
             snprintf(msg.ev.id, sizeof msg.ev.id, "lat-%llu",
                      (unsigned long long)run->n);
             msg.ev.ts_ms = wall_ms();

@@ -20,6 +20,9 @@ int sk_cmd_alerts(int argc, char **argv);
 int sk_cmd_show(int argc, char **argv);
 int sk_cmd_top(int argc, char **argv);
 int sk_cmd_sample(int argc, char **argv);
+int sk_cmd_lag(int argc, char **argv);
+int sk_cmd_dlq(int argc, char **argv);
+int sk_cmd_forget(int argc, char **argv);
 
 /**
  * @brief The rules file to use: @p flag if given, else $SCOREKEEPER_RULES,

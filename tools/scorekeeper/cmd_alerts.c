@@ -40,6 +40,8 @@
 
 #define MAX_MSGPACK_DEPTH 16
 #define POLL_MS 200
+/** How much longer --idle-exit waits for a group to assign partitions. */
+#define JOIN_WAIT_MS 60000
 /** The number format of sk_alert_to_json(). */
 #define ALERT_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 
@@ -62,11 +64,21 @@ static uint64_t be(const uint8_t *p, int n)
 static int length_width(uint8_t t)
 {
     switch (t) {
-    case 0xc4: case 0xc7: case 0xd9:
+    case 0xc4:
+    case 0xc7:
+    case 0xd9:
         return 1;
-    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde:
+    case 0xc5:
+    case 0xc8:
+    case 0xda:
+    case 0xdc:
+    case 0xde:
         return 2;
-    case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf:
+    case 0xc6:
+    case 0xc9:
+    case 0xdb:
+    case 0xdd:
+    case 0xdf:
         return 4;
     default:
         return 0;
@@ -78,15 +90,31 @@ static int length_width(uint8_t t)
 static int fixed_size(uint8_t t)
 {
     switch (t) {
-    case 0xcc: case 0xd0: return 1;
-    case 0xcd: case 0xd1: case 0xd4: return 2;
-    case 0xd5: return 3;
-    case 0xca: case 0xce: case 0xd2: return 4;
-    case 0xd6: return 5;
-    case 0xcb: case 0xcf: case 0xd3: return 8;
-    case 0xd7: return 9;
-    case 0xd8: return 17;
-    default: return -1;
+    case 0xcc:
+    case 0xd0:
+        return 1;
+    case 0xcd:
+    case 0xd1:
+    case 0xd4:
+        return 2;
+    case 0xd5:
+        return 3;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+        return 4;
+    case 0xd6:
+        return 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+        return 8;
+    case 0xd7:
+        return 9;
+    case 0xd8:
+        return 17;
+    default:
+        return -1;
     }
 }
 
@@ -193,9 +221,8 @@ static json_t *to_json(const msgpack_object *o)
             char key[64];
             if (kv->key.type == MSGPACK_OBJECT_STR)
                 snprintf(key, sizeof key, "%.*s",
-                         (int)(kv->key.via.str.size < 63
-                                   ? kv->key.via.str.size
-                                   : 63),
+                         (int)(kv->key.via.str.size < 63 ? kv->key.via.str.size
+                                                         : 63),
                          kv->key.via.str.ptr);
             else if (kv->key.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 snprintf(key, sizeof key, "%" PRIu64, kv->key.via.u64);
@@ -212,12 +239,12 @@ static json_t *to_json(const msgpack_object *o)
     return json_null();
 }
 
-/* The JSON line of a msgpack alert; NULL (with @p why) when it is not
+/* The JSON value of a msgpack alert; NULL (with @p why) when it is not
  * well-formed msgpack. */
-static char *msgpack_line(const void *buf, size_t len, const char **why)
+static json_t *msgpack_value(const void *buf, size_t len, const char **why)
 {
     size_t pos = 0;
-    char *text = NULL;
+    json_t *j = NULL;
     if (mp_check(buf, len, &pos, 0) != 0 || pos != len) {
         *why = "not well-formed msgpack";
         return NULL;
@@ -226,58 +253,103 @@ static char *msgpack_line(const void *buf, size_t len, const char **why)
     msgpack_unpacked_init(&u);
     size_t off = 0;
     if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS) {
-        json_t *j = to_json(&u.data);
-        if (j)
-            text = json_dumps(j, ALERT_JSON_FLAGS);
-        json_decref(j);
-        if (!text)
+        j = to_json(&u.data);
+        if (!j)
             *why = "out of memory";
     } else {
         *why = "not well-formed msgpack";
     }
     msgpack_unpacked_destroy(&u);
-    return text;
+    return j;
 }
 
-/* Print one message as a JSON line.  @returns 1 printed, 0 skipped. */
-static int print_alert(const rd_kafka_message_t *m)
+/* A field of an alert as text: strings as they are, numbers in decimal,
+ * "-" when absent. */
+static const char *field_text(const json_t *alert, const char *key, char *buf,
+                              size_t len)
+{
+    const json_t *v = json_object_get(alert, key);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+    }
+    if (json_is_real(v)) {
+        snprintf(buf, len, "%g", json_real_value(v));
+        return buf;
+    }
+    return "-";
+}
+
+/* One alert for a person: time, kind, account, from -> to, reason. */
+static void print_text(const json_t *alert)
+{
+    char from[32], to[32], ts[32];
+    const char *t = field_text(alert, "ts", ts, sizeof ts);
+    /* "2026-10-27T00:00:00Z" -> "2026-10-27 00:00" */
+    if (strlen(t) >= 16 && t[10] == 'T') {
+        snprintf(ts, sizeof ts, "%.10s %.5s", t, t + 11);
+        t = ts;
+    }
+    char arrow[80];
+    snprintf(arrow, sizeof arrow, "%s \u2192 %s",
+             field_text(alert, "from", from, sizeof from),
+             field_text(alert, "to", to, sizeof to));
+    char kind[32], account[32], reason[32];
+    printf("%-16s  %-23s  %-12s  %-21s  %s\n", t,
+           field_text(alert, "kind", kind, sizeof kind),
+           field_text(alert, "account", account, sizeof account), arrow,
+           field_text(alert, "reason", reason, sizeof reason));
+}
+
+/* Print one message as a JSON line (or @p text: a readable line).
+ * @returns 1 printed, 0 skipped. */
+static int print_alert(const rd_kafka_message_t *m, int text)
 {
     const unsigned char *p = m->payload;
     size_t len = m->len;
     const char *why = "neither a JSON object nor a msgpack map";
-    char *text = NULL;
+    json_t *j = NULL;
+    int from_json = 0;
 
     if (len > 0 && ((p[0] & 0xf0) == 0x80 || p[0] == 0xde || p[0] == 0xdf)) {
-        text = msgpack_line(p, len, &why);
+        j = msgpack_value(p, len, &why);
     } else if (len > 0) {
         json_error_t jerr;
-        json_t *j = json_loadb((const char *)p, len, 0, &jerr);
-        if (j && json_is_object(j)) {
-            /* print the producer's own bytes when they already are one
-             * line, so nothing about them changes on the way */
-            if (!memchr(p, '\n', len) && !memchr(p, '\r', len)) {
-                fwrite(p, 1, len, stdout);
-                fputc('\n', stdout);
-                fflush(stdout);
-                json_decref(j);
-                return 1;
-            }
-            text = json_dumps(j, ALERT_JSON_FLAGS);
-            if (!text)
-                why = "out of memory";
+        j = json_loadb((const char *)p, len, 0, &jerr);
+        if (j && !json_is_object(j)) {
+            json_decref(j);
+            j = NULL;
         }
-        json_decref(j);
+        from_json = 1;
     }
-    if (!text) {
+    if (!j) {
         fprintf(stderr,
                 "scorekeeper alerts: skipped the message at %s [%" PRId32
                 "] offset %" PRId64 ": %s\n",
                 rd_kafka_topic_name(m->rkt), m->partition, m->offset, why);
         return 0;
     }
-    printf("%s\n", text);
+    if (text) {
+        print_text(j);
+    } else if (from_json && !memchr(p, '\n', len) && !memchr(p, '\r', len)) {
+        /* the producer's own bytes are already one line: print them, so
+         * nothing about them changes on the way */
+        fwrite(p, 1, len, stdout);
+        fputc('\n', stdout);
+    } else {
+        char *line = json_dumps(j, ALERT_JSON_FLAGS);
+        if (!line) {
+            json_decref(j);
+            fprintf(stderr, "scorekeeper alerts: out of memory\n");
+            return 0;
+        }
+        printf("%s\n", line);
+        free(line);
+    }
     fflush(stdout);
-    free(text);
+    json_decref(j);
     return 1;
 }
 
@@ -289,81 +361,32 @@ static void alerts_usage(FILE *out)
             "object a line\n(msgpack alerts are converted to the same "
             "JSON).\n\n"
             "Options:\n"
-            "  --brokers LIST        bootstrap servers, host:port[,...]\n"
-            "  --topic TOPIC         the alerts topic (default alerts)\n"
+            "  --brokers LIST        bootstrap servers, host:port[,...] "
+            "(default\n"
+            "                        $SCOREKEEPER_BROKERS)\n"
+            "  --topic TOPIC         the alerts topic (default "
+            "$SCOREKEEPER_ALERTS_TOPIC or\n"
+            "                        alerts)\n"
             "  --from-beginning      start at the oldest alert kept, not at "
             "the newest\n"
             "  --idle-exit SECONDS   exit after SECONDS without a message (0, "
             "the default:\n"
-            "                        never)\n"
+            "                        never); with --group, counted from the "
+            "assignment\n"
             "  --group GROUP         consume as a member of GROUP and commit "
             "(default: read\n"
             "                        every partition, commit nothing)\n"
+            "  --format json|text    JSON lines (default), or one readable "
+            "line an alert:\n"
+            "                        time, kind, account, from \u2192 to, "
+            "reason\n"
             "  -X, --property K=V    any librdkafka property (repeatable)\n"
             "  --kafka-config FILE   librdkafka properties, key=value a line "
             "(secrets)\n"
             "  --help                this text\n\n"
-            "Stops on SIGINT or SIGTERM.  Exit status: 0 ok, 1 error, 2 "
-            "usage.\n");
-}
-
-/* Assign every partition of @p topic, waiting until the cluster knows
- * the topic (or @p deadline_ms on the monotonic clock, 0: none).
- * @returns SK_OK or SK_ERR (reported). */
-static int assign_all(rd_kafka_t *rk, const char *topic, int64_t offset,
-                      int64_t deadline_ms)
-{
-    int status = SK_ERR;
-    int warned = 0;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (!rkt) {
-        fprintf(stderr, "scorekeeper alerts: topic %s: %s\n", topic,
-                rd_kafka_err2str(rd_kafka_last_error()));
-        return SK_ERR;
-    }
-    for (;;) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
-        if (!err && md->topic_cnt == 1 && !md->topics[0].err &&
-            md->topics[0].partition_cnt > 0) {
-            const struct rd_kafka_metadata_topic *t = &md->topics[0];
-            parts = rd_kafka_topic_partition_list_new(t->partition_cnt);
-            for (int i = 0; i < t->partition_cnt; i++)
-                rd_kafka_topic_partition_list_add(parts, topic,
-                                                  t->partitions[i].id)
-                    ->offset = offset;
-            rd_kafka_metadata_destroy(md);
-            break;
-        }
-        if (!err && md->topic_cnt == 1)
-            err = md->topics[0].err;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (!warned++)
-            fprintf(stderr, "scorekeeper alerts: waiting for topic %s: %s\n",
-                    topic, rd_kafka_err2str(err));
-        if (sk_signals_stop_requested())
-            goto cleanup;
-        if (deadline_ms && sk_clock_mono_ms() >= deadline_ms) {
-            fprintf(stderr, "scorekeeper alerts: topic %s not found\n",
-                    topic);
-            goto cleanup;
-        }
-        sk_clock_sleep_ms(500);
-    }
-    rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
-    if (aerr) {
-        fprintf(stderr, "scorekeeper alerts: assigning %s: %s\n", topic,
-                rd_kafka_err2str(aerr));
-        goto cleanup;
-    }
-    status = SK_OK;
-cleanup:
-    if (parts)
-        rd_kafka_topic_partition_list_destroy(parts);
-    rd_kafka_topic_destroy(rkt);
-    return status;
+            "SCOREKEEPER_KAFKA_<NAME> environment variables set librdkafka "
+            "properties too,\nas for scorekeeperd.  Stops on SIGINT or "
+            "SIGTERM.  Exit status: 0 ok, 1 error,\n2 usage.\n");
 }
 
 int sk_cmd_alerts(int argc, char **argv)
@@ -376,16 +399,21 @@ int sk_cmd_alerts(int argc, char **argv)
         {"group", required_argument, NULL, 'g'},
         {"property", required_argument, NULL, 'X'},
         {"kafka-config", required_argument, NULL, 'F'},
+        {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *brokers = NULL, *topic = "alerts", *group = NULL;
-    int from_beginning = 0;
+    const char *brokers = NULL, *topic = NULL, *group = NULL;
+    int from_beginning = 0, text = 0;
     long idle_exit = 0;
     sk_kafka_props_t props = {0}, fixed = {0};
     char errstr[SK_ERRSTR_LEN];
     int status = SK_EXIT_USAGE;
     rd_kafka_t *rk = NULL;
+    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
+        fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
+        goto cleanup;
+    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
@@ -405,8 +433,9 @@ int sk_cmd_alerts(int argc, char **argv)
             idle_exit = strtol(optarg, &end, 10);
             if (errno || end == optarg || *end || idle_exit < 0 ||
                 idle_exit > 86400 * 365) {
-                fprintf(stderr, "scorekeeper alerts: --idle-exit: '%s' is "
-                                "not a number of seconds\n",
+                fprintf(stderr,
+                        "scorekeeper alerts: --idle-exit: '%s' is "
+                        "not a number of seconds\n",
                         optarg);
                 goto cleanup;
             }
@@ -414,6 +443,16 @@ int sk_cmd_alerts(int argc, char **argv)
         }
         case 'g':
             group = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+                fprintf(stderr,
+                        "scorekeeper alerts: --format: json or "
+                        "text, not '%s'\n",
+                        optarg);
+                goto cleanup;
+            }
+            text = strcmp(optarg, "text") == 0;
             break;
         case 'X':
             if (sk_cli_kafka_props_arg(&props, "alerts", optarg) != SK_OK)
@@ -435,6 +474,8 @@ int sk_cmd_alerts(int argc, char **argv)
             goto cleanup;
         }
     }
+    brokers = sk_cli_kafka_brokers(brokers);
+    topic = sk_cli_kafka_setting(topic, "SCOREKEEPER_ALERTS_TOPIC", "alerts");
     if (!brokers) {
         fprintf(stderr, "scorekeeper alerts: --brokers is required (see "
                         "--help)\n");
@@ -447,26 +488,25 @@ int sk_cmd_alerts(int argc, char **argv)
     }
 
     status = SK_EXIT_ERROR;
-    int ok = sk_kafka_props_set(&fixed, "enable.partition.eof", "false",
-                                errstr, sizeof errstr) == SK_OK;
+    int ok = sk_kafka_props_set(&fixed, "enable.partition.eof", "false", errstr,
+                                sizeof errstr) == SK_OK;
     if (group) {
         ok = ok &&
              sk_kafka_props_set(&fixed, "group.id", group, errstr,
                                 sizeof errstr) == SK_OK &&
              sk_kafka_props_set(&fixed, "auto.offset.reset",
-                                from_beginning ? "earliest" : "latest",
-                                errstr, sizeof errstr) == SK_OK;
+                                from_beginning ? "earliest" : "latest", errstr,
+                                sizeof errstr) == SK_OK;
     } else {
         /* librdkafka wants a group.id even for assign(); this one is
          * never joined and nothing is committed under it */
         char anon[64];
-        snprintf(anon, sizeof anon, "scorekeeper-alerts-%ld",
-                 (long)getpid());
+        snprintf(anon, sizeof anon, "scorekeeper-alerts-%ld", (long)getpid());
         ok = ok &&
              sk_kafka_props_set(&fixed, "group.id", anon, errstr,
                                 sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&fixed, "enable.auto.commit", "false",
-                                errstr, sizeof errstr) == SK_OK &&
+             sk_kafka_props_set(&fixed, "enable.auto.commit", "false", errstr,
+                                sizeof errstr) == SK_OK &&
              sk_kafka_props_set(&fixed, "enable.auto.offset.store", "false",
                                 errstr, sizeof errstr) == SK_OK;
     }
@@ -504,19 +544,41 @@ int sk_cmd_alerts(int argc, char **argv)
                     topic, rd_kafka_err2str(err));
             goto cleanup;
         }
-    } else if (assign_all(rk, topic,
-                          from_beginning ? RD_KAFKA_OFFSET_BEGINNING
-                                         : RD_KAFKA_OFFSET_END,
-                          idle_ms ? last + idle_ms : 0) != SK_OK) {
+    } else if (sk_cli_kafka_assign_all(rk, "alerts", topic,
+                                       from_beginning
+                                           ? RD_KAFKA_OFFSET_BEGINNING
+                                           : RD_KAFKA_OFFSET_END,
+                                       idle_ms ? last + idle_ms : 0) != SK_OK) {
         goto cleanup;
     }
 
     uint64_t printed = 0, skipped = 0;
+    /* A group member is idle only once it has partitions: joining can
+     * take a while when earlier members of the group have not left. */
+    int assigned = !group;
     while (!sk_signals_stop_requested()) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, POLL_MS);
+        if (!assigned) {
+            rd_kafka_topic_partition_list_t *a = NULL;
+            if (rd_kafka_assignment(rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                a->cnt > 0) {
+                assigned = 1;
+                last = sk_clock_mono_ms();
+            }
+            if (a)
+                rd_kafka_topic_partition_list_destroy(a);
+        }
         if (!m) {
-            if (idle_ms && sk_clock_mono_ms() - last >= idle_ms)
+            int64_t waited = sk_clock_mono_ms() - last;
+            if (idle_ms && (assigned ? waited >= idle_ms
+                                     : waited >= idle_ms + JOIN_WAIT_MS)) {
+                if (!assigned)
+                    fprintf(stderr,
+                            "scorekeeper alerts: group %s assigned "
+                            "no partition of %s\n",
+                            group, topic);
                 break;
+            }
             continue;
         }
         if (m->err) {
@@ -525,7 +587,7 @@ int sk_cmd_alerts(int argc, char **argv)
                         rd_kafka_message_errstr(m));
         } else {
             last = sk_clock_mono_ms();
-            if (print_alert(m))
+            if (print_alert(m, text))
                 printed++;
             else
                 skipped++;
@@ -536,10 +598,10 @@ int sk_cmd_alerts(int argc, char **argv)
         fprintf(stderr, "scorekeeper alerts: cannot write the output\n");
         goto cleanup;
     }
-    fprintf(stderr, "scorekeeper alerts: %" PRIu64 " alert%s printed, %" PRIu64
-                    " message%s skipped\n",
-            printed, printed == 1 ? "" : "s", skipped,
-            skipped == 1 ? "" : "s");
+    fprintf(stderr,
+            "scorekeeper alerts: %" PRIu64 " alert%s printed, %" PRIu64
+            " message%s skipped\n",
+            printed, printed == 1 ? "" : "s", skipped, skipped == 1 ? "" : "s");
     status = SK_EXIT_OK;
 cleanup:
     if (rk) {

@@ -73,7 +73,9 @@ static void produce_usage(FILE *out)
             "input without FILE or with -.\nInvalid lines are reported "
             "with their line number and skipped.\n\n"
             "Options:\n"
-            "  --brokers LIST        bootstrap servers, host:port[,...]\n"
+            "  --brokers LIST        bootstrap servers, host:port[,...] "
+            "(default\n"
+            "                        $SCOREKEEPER_BROKERS)\n"
             "  --topic TOPIC         the topic (telemetry, billing, ...)\n"
             "  -X, --property K=V    any librdkafka property (repeatable); "
             "secrets only\n"
@@ -89,7 +91,9 @@ static void produce_usage(FILE *out)
             "  --help                this text\n\n"
             "Fixed: enable.idempotence=true, acks=all, "
             "partitioner=murmur2_random.\n"
-            "Default: message.timeout.ms=60000 (-X changes it).\n"
+            "Default: message.timeout.ms=60000 (-X changes it).  "
+            "SCOREKEEPER_KAFKA_<NAME>\nenvironment variables set "
+            "properties too, as for scorekeeperd.\n"
             "Exit status: 0 all delivered; 1 a delivery failed or an "
             "error; 2 usage;\n3 all valid lines delivered but some lines "
             "were invalid.\n");
@@ -140,8 +144,8 @@ static int send_one(rd_kafka_t *rk, const char *topic, const void *key,
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(key, keylen),
-            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_END);
+            RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_poll(rk, 0);
             return SK_OK;
@@ -184,6 +188,10 @@ int sk_cmd_produce(int argc, char **argv)
     if (sk_kafka_props_set(&props, "message.timeout.ms", "60000", errstr,
                            sizeof errstr) != SK_OK)
         goto cleanup;
+    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
+        fprintf(stderr, "scorekeeper produce: %s\n", errstr);
+        goto cleanup;
+    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
@@ -223,6 +231,7 @@ int sk_cmd_produce(int argc, char **argv)
             goto cleanup;
         }
     }
+    brokers = sk_cli_kafka_brokers(brokers);
     if (!brokers || !topic) {
         fprintf(stderr, "scorekeeper produce: --brokers and --topic are "
                         "required (see --help)\n");
@@ -243,8 +252,7 @@ int sk_cmd_produce(int argc, char **argv)
     status = SK_EXIT_ERROR;
     in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!in) {
-        fprintf(stderr, "scorekeeper produce: %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "scorekeeper produce: %s: %s\n", path, strerror(errno));
         goto cleanup;
     }
     if (sk_kafka_props_set(&fixed, "enable.idempotence", "true", errstr,
@@ -287,9 +295,9 @@ int sk_cmd_produce(int argc, char **argv)
         const char *msg_key = key;
         size_t value_len = len;
         sk_event_t ev;
+        sk_decode_error_t derr;
 
         if (mode == MODE_EVENTS) {
-            sk_decode_error_t derr;
             if (len == 0)
                 continue;
             if (sk_event_decode_json(line, len, &ev, &derr) != SK_OK) {
@@ -315,16 +323,17 @@ int sk_cmd_produce(int argc, char **argv)
         }
         if (reason) {
             if (invalid++ < MAX_INVALID_SHOWN)
-                fprintf(stderr, "scorekeeper produce: %s:%" PRIu64
-                                ": %s: %s (line skipped)\n",
+                fprintf(stderr,
+                        "scorekeeper produce: %s:%" PRIu64
+                        ": %s: %s (line skipped)\n",
                         name, lineno, reason, why);
             else if (invalid == MAX_INVALID_SHOWN + 1)
                 fprintf(stderr, "scorekeeper produce: further invalid lines "
                                 "are counted, not shown\n");
             continue;
         }
-        if (send_one(rk, topic, msg_key, msg_key ? strlen(msg_key) : 0,
-                     value, value_len) != SK_OK) {
+        if (send_one(rk, topic, msg_key, msg_key ? strlen(msg_key) : 0, value,
+                     value_len) != SK_OK) {
             produce_error = 1;
             break;
         }
@@ -341,8 +350,9 @@ int sk_cmd_produce(int argc, char **argv)
     }
     int interrupted = sk_signals_stop_requested();
     if (interrupted)
-        fprintf(stderr, "scorekeeper produce: interrupted after line %" PRIu64
-                        "; delivering what was sent\n",
+        fprintf(stderr,
+                "scorekeeper produce: interrupted after line %" PRIu64
+                "; delivering what was sent\n",
                 lineno);
     while (rd_kafka_outq_len(rk) > 0) {
         rd_kafka_flush(rk, 1000);
@@ -360,8 +370,7 @@ int sk_cmd_produce(int argc, char **argv)
             ", %" PRIu64 " failed, %" PRIu64 " invalid line%s skipped\n",
             dr.delivered, dr.delivered == 1 ? "" : "s", topic, dr.failed,
             invalid, invalid == 1 ? "" : "s");
-    if (produce_error || interrupted || dr.failed > 0 ||
-        dr.delivered != sent)
+    if (produce_error || interrupted || dr.failed > 0 || dr.delivered != sent)
         status = SK_EXIT_ERROR;
     else if (invalid > 0)
         status = SK_EXIT_INVALID_INPUT;

@@ -105,8 +105,8 @@ static sk_event_t *add(sample_t *s, sk_event_type_t type, int days_ago,
     ev->type = type;
     ev->ts_ms = sk_midnight_ms(s->today - days_ago) + hour * HOUR_MS +
                 (int64_t)rnd(s, 3600) * 1000;
-    snprintf(ev->id, sizeof ev->id, "%s-s%" PRIu64 "-%u", s->account,
-             s->seed, ++s->next_id);
+    snprintf(ev->id, sizeof ev->id, "%s-s%" PRIu64 "-%u", s->account, s->seed,
+             ++s->next_id);
     snprintf(ev->account, sizeof ev->account, "%s", s->account);
     if (who) {
         snprintf(ev->user, sizeof ev->user, "%s", who->user);
@@ -145,8 +145,7 @@ static void usage_event(sample_t *s, int days_ago, const person_t *who,
 static void feature(sample_t *s, int days_ago, const person_t *who,
                     const char *key)
 {
-    set_label(add(s, SK_EV_FEATURE_USED, days_ago, 11 + rnd(s, 5), who),
-              key);
+    set_label(add(s, SK_EV_FEATURE_USED, days_ago, 11 + rnd(s, 5), who), key);
 }
 
 static void meeting(sample_t *s, int days_ago, const person_t *who,
@@ -155,8 +154,8 @@ static void meeting(sample_t *s, int days_ago, const person_t *who,
     set_attrs(add(s, SK_EV_MEETING_ATTENDED, days_ago, 14, who), attrs);
 }
 
-#define GOOD_MEETING                                                       \
-    (SK_ATTR_ON_TIME | SK_ATTR_ACTIVE | SK_ATTR_EXECUTIVE |                \
+#define GOOD_MEETING                                                           \
+    (SK_ATTR_ON_TIME | SK_ATTR_ACTIVE | SK_ATTR_EXECUTIVE |                    \
      SK_ATTR_FOLLOW_THROUGH | SK_ATTR_STRATEGIC)
 
 /* Climbs the points stages: more users, longer sessions, payments and
@@ -313,8 +312,8 @@ static void story_upsell(sample_t *s)
         {"wes@fjord.example", SK_ROLE_POWER_USER, "data"},
     };
     static const char *features[] = {
-        "dashboards", "reports", "integrations", "alerts", "api",
-        "automation", "sso", "export", "comments", "mobile_app"};
+        "dashboards", "reports", "integrations", "alerts",   "api",
+        "automation", "sso",     "export",       "comments", "mobile_app"};
     const int np = (int)(sizeof p / sizeof p[0]);
     begin_story(s, "fjord");
     for (int i = 0; i < np; i++)
@@ -333,8 +332,7 @@ static void story_upsell(sample_t *s)
         meeting(s, d, &p[d % 4], GOOD_MEETING);
     for (int d = 26; d >= 6; d -= 5) {
         add(s, SK_EV_CSM_OUTREACH, d, 9, NULL);
-        set_value(add(s, SK_EV_CUSTOMER_RESPONSE, d, 11, &p[1]),
-                  2 + rnd(s, 6));
+        set_value(add(s, SK_EV_CUSTOMER_RESPONSE, d, 11, &p[1]), 2 + rnd(s, 6));
     }
     for (int d = 25; d >= 5; d -= 5)
         add(s, SK_EV_SUPPORT_TICKET, d, 13, &p[4 + d % 5]);

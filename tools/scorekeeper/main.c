@@ -22,7 +22,12 @@ static const command_t commands[] = {
     {"explain", sk_cmd_explain, "show how each score of one account was made"},
     {"produce", sk_cmd_produce, "send JSON-lines events to a Kafka topic"},
     {"sample", sk_cmd_sample, "print a demo scenario of events (JSON lines)"},
-    {"alerts", sk_cmd_alerts, "print the alerts of the alerts topic as they arrive"},
+    {"alerts", sk_cmd_alerts, "print alerts as they are published"},
+    {"show", sk_cmd_show, "one account's scores from Redis, at now"},
+    {"top", sk_cmd_top, "accounts by score, tier or flag, from Redis"},
+    {"lag", sk_cmd_lag, "how far a consumer group is behind, per partition"},
+    {"dlq", sk_cmd_dlq, "inspect dead letters, or re-drive them to their topic"},
+    {"forget", sk_cmd_forget, "erase one account from Redis"},
 };
 
 static void usage(FILE *out)
