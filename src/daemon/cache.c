@@ -7,6 +7,7 @@
  * buckets, so lookups stay O(1) even while a big batch pushes the cache
  * over its capacity; trimming happens between batches.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,8 @@ sk_cache_entry_t *sk_cache_add(sk_cache_t *c, const char *id)
     memcpy(e->id, id, strlen(id) + 1);
     e->hash = hash_id(id);
     e->indexed_health = -1;
+    e->indexed_customer = NAN;
+    e->indexed_due = -1;
     if (c->count >= c->n_buckets)
         grow(c);
     i = e->hash & (c->n_buckets - 1);

@@ -25,8 +25,12 @@ typedef struct sk_cache_entry {
     bool state_dirty;   /**< changed since written */
     bool pinned;        /**< in the current batch's dirty list */
     bool stale;         /**< changed by another writer: drop after the batch */
-    int indexed_health; /**< health tier in the indexes, -1 unknown */
-    uint32_t indexed_flags;             /**< flags in the indexes */
+    int indexed_health; /**< health tier in the indexes, -1 unknown,
+                             SK_HEALTH__COUNT in none */
+    uint32_t indexed_flags;  /**< flags in the indexes */
+    double indexed_customer; /**< score in the indexes, NAN unknown */
+    int64_t indexed_due;     /**< score in the due set, -1 unknown,
+                                  INT64_MAX absent */
     uint64_t hash;                      /**< of id */
     struct sk_cache_entry *hnext;       /**< hash chain */
     struct sk_cache_entry *prev, *next; /**< LRU list, most recent first */

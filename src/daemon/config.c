@@ -136,7 +136,7 @@ void sk_config_defaults(sk_config_t *cfg)
     cfg->late_grace_ms = 7 * SK_DAY_MS;
     cfg->future_skew_ms = 5 * 60 * 1000;
     cfg->alerts_format = SK_ALERTS_JSON;
-    cfg->batch_size = 1000;
+    cfg->batch_size = 10000;
     cfg->batch_wait_ms = 100;
     cfg->cache_accounts = 100000;
     cfg->tick_ms = 1000;

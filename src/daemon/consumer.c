@@ -224,6 +224,14 @@ rd_kafka_conf_t *sk_consumer_conf(const sk_daemon_t *d, char *errstr,
         sk_kafka_props_set(&props, "auto.offset.reset", "earliest", errstr,
                            errlen) ||
         sk_kafka_props_set(&props, "partition.assignment.strategy", "range",
+                           errstr, errlen) ||
+        /* librdkafka pauses fetching while its local queue holds
+         * queued.min.messages or queued.max.messages.kbytes: sized for
+         * well over a second of consumption, so catching up after an
+         * outage never waits on an idle fetcher (about 256 MiB at most). */
+        sk_kafka_props_set(&props, "queued.min.messages", "1000000", errstr,
+                           errlen) ||
+        sk_kafka_props_set(&props, "queued.max.messages.kbytes", "262144",
                            errstr, errlen))
         goto done;
     if (sk_config_embedded(cfg) &&
@@ -305,6 +313,13 @@ size_t sk_consumer_collect(sk_daemon_t *d, int first_timeout_ms)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(d->consumer, timeout);
         sk_partition_t *p;
 
+        if (!m && timeout == 0 && d->n_batch > 0) {
+            /* Under backlog the fetcher refills the queue within a
+             * millisecond: wait that long before calling the input idle,
+             * so batches stay large while catching up and small (flushed
+             * at once) when the stream is quiet. */
+            m = rd_kafka_consumer_poll(d->consumer, 1);
+        }
         if (!m)
             break; /* nothing more right now: process what we have */
         timeout = 0;

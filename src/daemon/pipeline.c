@@ -231,6 +231,12 @@ int sk_pipeline_load(sk_daemon_t *d, sk_cache_entry_t **entries, size_t n,
             goto fail_loaded;
         }
         e->gen = it->gen;
+        if (!it->acct) {
+            /* Never stored: in no index yet, nothing to remove. */
+            e->indexed_health = SK_HEALTH__COUNT;
+            e->indexed_flags = 0;
+            e->indexed_due = INT64_MAX;
+        }
         e->acct = it->acct ? it->acct : sk_account_new(e->id, &d->rules);
         it->acct = NULL;
         if (!e->acct) {
@@ -369,6 +375,8 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
         w->due_ms = sk_account_next_due_ms(e->acct, &d->rules);
         w->prev_health = e->indexed_health;
         w->prev_flags = e->indexed_flags;
+        w->prev_customer = e->indexed_customer;
+        w->prev_due = e->indexed_due;
         d->confirm_entries[nw] = e;
         nw++;
     }
@@ -391,6 +399,8 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
         e->state_dirty = false;
         e->indexed_health = (int)d->scores[i].health;
         e->indexed_flags = d->scores[i].flags;
+        e->indexed_customer = d->scores[i].customer;
+        e->indexed_due = d->writes[i].new_due;
     }
     if (conflict)
         return SK_CONFLICT;
@@ -426,8 +436,10 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
         SK_OK)
         return SK_ERR;
     for (size_t i = 0; i < nc; i++) {
-        if (d->confirms[i].cleared)
+        if (d->confirms[i].cleared) {
             sk_outbox_clear(&d->confirm_entries[i]->outbox);
+            d->confirm_entries[i]->indexed_due = d->confirms[i].due_ms;
+        }
         else
             d->confirm_entries[i]->stale = true;
     }

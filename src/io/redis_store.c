@@ -764,7 +764,7 @@ static int append_write(sk_redis_t *r, const sk_rules_t *rules,
 }
 
 /* Queue the index and due updates of a written account; counts them. */
-static int append_indexes(sk_redis_t *r, const sk_redis_write_t *w,
+static int append_indexes(sk_redis_t *r, sk_redis_write_t *w,
                           size_t *queued, char *errstr, size_t errlen)
 {
     const sk_scores_t *s = w->scores;
@@ -773,15 +773,23 @@ static int append_indexes(sk_redis_t *r, const sk_redis_write_t *w,
     const char *zadd[4] = {"ZADD", key, score, id};
     const char *zrem[3] = {"ZREM", key, id};
     bool known = w->prev_health >= 0;
+    /* What is already indexed is not written again: most events change
+     * neither the customer score nor the tier nor the flags. */
+    bool moved = !known || w->prev_customer != s->customer; /* NAN: moved */
+    int64_t due = w->outbox_len ? 0 : w->due_ms;
 
     snprintf(score, sizeof score, "%.17g", s->customer);
     key_score(r, key);
-    if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
-        return SK_ERR;
-    (*queued)++;
+    if (moved) {
+        if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
+            return SK_ERR;
+        (*queued)++;
+    }
     for (int t = 0; t < SK_HEALTH__COUNT; t++) {
         key_health(r, t, key);
         if (t == (int)s->health) {
+            if (!moved && t == w->prev_health)
+                continue;
             if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
                 return SK_ERR;
         } else if (!known || t == w->prev_health) {
@@ -796,6 +804,8 @@ static int append_indexes(sk_redis_t *r, const sk_redis_write_t *w,
         uint32_t bit = 1u << f;
         key_flag(r, f, key);
         if (s->flags & bit) {
+            if (!moved && (w->prev_flags & bit))
+                continue;
             if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
                 return SK_ERR;
         } else if (!known || (w->prev_flags & bit)) {
@@ -807,15 +817,14 @@ static int append_indexes(sk_redis_t *r, const sk_redis_write_t *w,
         (*queued)++;
     }
     key_due(r, key);
-    if (w->outbox_len) {
-        snprintf(score, sizeof score, "0");
-        if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
-            return SK_ERR;
-    } else if (w->due_ms == INT64_MAX) {
+    w->new_due = due;
+    if (due == w->prev_due)
+        return SK_OK;
+    if (due == INT64_MAX) {
         if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
             return SK_ERR;
     } else {
-        snprintf(score, sizeof score, "%" PRId64, w->due_ms);
+        snprintf(score, sizeof score, "%" PRId64, due);
         if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
             return SK_ERR;
     }

@@ -154,8 +154,13 @@ typedef struct sk_redis_write {
     const void *outbox;        /**< alerts not yet confirmed, or NULL */
     size_t outbox_len;         /**< their length, 0 for none */
     int64_t due_ms;            /**< next evaluation, INT64_MAX for none */
-    int prev_health;           /**< health tier indexed before, -1 unknown */
+    int prev_health;           /**< health tier indexed before, -1 unknown,
+                                    SK_HEALTH__COUNT in none */
     uint32_t prev_flags;       /**< flags indexed before (prev_health >= 0) */
+    double prev_customer;      /**< score indexed before, NAN unknown */
+    int64_t prev_due;          /**< due score before, -1 unknown, INT64_MAX
+                                    absent */
+    int64_t new_due;           /**< out: the due score written */
     bool written;              /**< out: false on a conflict */
 } sk_redis_write_t;
 
