@@ -64,7 +64,9 @@ sk_wait_for "grep -q 'batch failed; retrying' '$SK_DAEMON_LOG'" 60 ||
     { kill -CONT "$SK_REDIS_PID"; sk_fail "the outage went unnoticed"; }
 kill -CONT "$SK_REDIS_PID"
 sk_wait_applied "$T/events.jsonl" 120
-grep -q 'writing again after an outage' "$SK_DAEMON_LOG" ||
+# The state lands in Redis just before the batch is committed and the
+# recovery logged: wait for the line rather than race it.
+sk_wait_for "grep -q 'writing again after an outage' '$SK_DAEMON_LOG'" 30 ||
     sk_fail "no recovery line in the log"
 sk_clock_set "$NOW"
 sk_wait_parity "$T/offline.jsonl" "$NOW" 60
