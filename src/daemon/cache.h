@@ -25,6 +25,7 @@ typedef struct sk_cache_entry {
     bool state_dirty;   /**< changed since written */
     bool pinned;        /**< in the current batch's dirty list */
     bool stale;         /**< changed by another writer: drop after the batch */
+    int64_t applied_mono_ms; /**< monotonic ms of its last event here, 0 */
     int indexed_health; /**< health tier in the indexes, -1 unknown,
                              SK_HEALTH__COUNT in none */
     uint32_t indexed_flags;  /**< flags in the indexes */

@@ -339,6 +339,7 @@ static int process(sk_daemon_t *d, char *errstr, size_t errlen)
         }
         sk_account_set_position(e->acct, topic, m->partition, m->offset);
         e->state_dirty = true;
+        e->applied_mono_ms = sk_clock_mono_ms();
         if (sk_pipeline_touch(d, e) != SK_OK ||
             sk_pipeline_take_alerts(d, e) != SK_OK)
             goto oom;

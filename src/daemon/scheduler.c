@@ -16,7 +16,12 @@
  *    to "now" before applying the history still waiting for it.  With
  *    range assignment and input topics of equal partition counts (the
  *    recommended setup) all of an account's partitions are assigned to
- *    the same daemon, so this covers every event still to come.
+ *    the same daemon, so this covers every event still to come;
+ *  - it has had no event here for QUIET_MS: an account still receiving
+ *    events moves forward with them, and history produced while the
+ *    daemon runs (a demo, a producer catching up) is never overtaken by
+ *    the wall clock between two of its events.  Silent accounts, the
+ *    ones this is for, have been quiet for days.
  * Evaluated accounts are flushed exactly like the event path's.
  */
 #include <inttypes.h>
@@ -29,6 +34,7 @@
 #include "log.h"
 
 #define MAX_PAGES 4
+#define QUIET_MS 5000 /* no event for this long before time moves it */
 
 /* Whether this daemon owns @p acct for time-driven evaluation now: its
  * primary partition (the first input (topic, partition) of its stored
@@ -110,10 +116,12 @@ static int page(sk_daemon_t *d, char (*ids)[SK_ACCOUNT_MAX + 1], size_t n,
         sk_cache_entry_t *e = sk_cache_get(d->cache, ids[i]);
         if (!e || !e->acct)
             continue;
-        if (!owned(d, e->acct)) {
+        if (!owned(d, e->acct) ||
+            (e->applied_mono_ms &&
+             sk_clock_mono_ms() - e->applied_mono_ms < QUIET_MS)) {
             (*skipped)++;
-            /* Another daemon's, or not caught up: keep nothing we loaded
-             * only to look at it. */
+            /* Another daemon's, not caught up or not quiet yet: keep
+             * nothing we loaded only to look at it. */
             if (!e->pinned && loaded_now(d, e, n_new))
                 sk_cache_remove(d->cache, e);
             continue;
