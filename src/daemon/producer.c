@@ -73,7 +73,11 @@ rd_kafka_conf_t *sk_producer_conf(const sk_daemon_t *d, char *errstr,
     sk_kafka_props_t props = {0}, fixed = {0};
     rd_kafka_conf_t *conf = NULL;
 
-    if (sk_kafka_props_set(&props, "client.id", "scorekeeperd", errstr, errlen))
+    /* A batch waits for its alerts' delivery before it commits: a short
+     * linger sends them at once instead of after librdkafka's 5 ms. */
+    if (sk_kafka_props_set(&props, "client.id", "scorekeeperd", errstr,
+                           errlen) ||
+        sk_kafka_props_set(&props, "linger.ms", "1", errstr, errlen))
         goto done;
     for (size_t i = 0; i < d->cfg->kafka.n; i++)
         if (sk_kafka_props_set(&props, d->cfg->kafka.keys[i],
