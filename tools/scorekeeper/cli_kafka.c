@@ -9,12 +9,18 @@
  * this file only reads the file and reports problems the way the other
  * commands do.  The topic helpers read partitions from the cluster's
  * metadata, so a command never needs to be told how many there are.
+ *
+ * The option parsing and the client set-up live here too, so that every
+ * command spells --brokers, -X and --kafka-config the same, refuses the
+ * same things with the same words, and pins the properties its
+ * guarantees rest on (no commits, an idempotent producer) the same way.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_kafka.h"
 #include "clock.h"
@@ -240,4 +246,144 @@ const char *sk_cli_kafka_setting(const char *flag, const char *env,
         return flag;
     const char *v = getenv(env);
     return v && *v ? v : dflt;
+}
+
+int sk_cli_kafka_env(sk_cli_kafka_t *ka, const char *cmd)
+{
+    char errstr[SK_ERRSTR_LEN];
+    if (sk_cli_kafka_props_env(&ka->props, errstr, sizeof errstr) == SK_OK)
+        return SK_OK;
+    fprintf(stderr, "scorekeeper %s: %s\n", cmd, errstr);
+    return SK_ERR;
+}
+
+int sk_cli_kafka_option(sk_cli_kafka_t *ka, const char *cmd, int opt,
+                        const char *arg)
+{
+    char errstr[SK_ERRSTR_LEN];
+    switch (opt) {
+    case 'b':
+        ka->brokers = arg;
+        return SK_OK;
+    case 'X':
+        return sk_cli_kafka_props_arg(&ka->props, cmd, arg);
+    case 'F':
+        if (sk_cli_kafka_props_file(&ka->props, arg, errstr, sizeof errstr) ==
+            SK_OK)
+            return SK_OK;
+        fprintf(stderr, "scorekeeper %s: %s\n", cmd, errstr);
+        return SK_ERR;
+    default:
+        return SK_ERR;
+    }
+}
+
+int sk_cli_kafka_require_brokers(sk_cli_kafka_t *ka, const char *cmd)
+{
+    ka->brokers = sk_cli_kafka_brokers(ka->brokers);
+    if (ka->brokers)
+        return SK_OK;
+    fprintf(stderr, "scorekeeper %s: --brokers is required (see --help)\n",
+            cmd);
+    return SK_ERR;
+}
+
+void sk_cli_kafka_free(sk_cli_kafka_t *ka)
+{
+    if (ka)
+        sk_kafka_props_free(&ka->props);
+}
+
+int sk_cli_kafka_tail_option(sk_cli_kafka_tail_t *tail, const char *cmd,
+                             int opt, const char *arg)
+{
+    char *end;
+    long seconds;
+    switch (opt) {
+    case 't':
+        tail->topic = arg;
+        return SK_OK;
+    case 'B':
+        tail->from_beginning = 1;
+        return SK_OK;
+    case 'i':
+        errno = 0;
+        seconds = strtol(arg, &end, 10);
+        if (errno || end == arg || *end || seconds < 0 ||
+            seconds > 86400L * 365) {
+            fprintf(stderr,
+                    "scorekeeper %s: --idle-exit: '%s' is not a number "
+                    "of seconds\n",
+                    cmd, arg);
+            return SK_ERR;
+        }
+        tail->idle_ms = (int64_t)seconds * 1000;
+        return SK_OK;
+    default:
+        return SK_ERR;
+    }
+}
+
+int sk_cli_kafka_tail_assign(rd_kafka_t *rk, const char *cmd,
+                             const sk_cli_kafka_tail_t *tail, const char *topic,
+                             int64_t start_ms)
+{
+    return sk_cli_kafka_assign_all(
+        rk, cmd, topic,
+        tail->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END,
+        tail->idle_ms ? start_ms + tail->idle_ms : 0);
+}
+
+int sk_cli_kafka_fixed_no_commit(sk_kafka_props_t *fixed, const char *cmd,
+                                 const char *group, char *errstr, size_t errlen)
+{
+    char anon[64];
+    if (!group) {
+        snprintf(anon, sizeof anon, "scorekeeper-%s-%ld", cmd, (long)getpid());
+        group = anon;
+    }
+    if (sk_kafka_props_set(fixed, "group.id", group, errstr, errlen) != SK_OK ||
+        sk_kafka_props_set(fixed, "enable.auto.commit", "false", errstr,
+                           errlen) != SK_OK ||
+        sk_kafka_props_set(fixed, "enable.auto.offset.store", "false", errstr,
+                           errlen) != SK_OK)
+        return SK_ERR;
+    return SK_OK;
+}
+
+int sk_cli_kafka_fixed_idempotent(sk_kafka_props_t *fixed, char *errstr,
+                                  size_t errlen)
+{
+    if (sk_kafka_props_set(fixed, "enable.idempotence", "true", errstr,
+                           errlen) != SK_OK ||
+        sk_kafka_props_set(fixed, "acks", "all", errstr, errlen) != SK_OK ||
+        sk_kafka_props_set(fixed, "partitioner", "murmur2_random", errstr,
+                           errlen) != SK_OK)
+        return SK_ERR;
+    return SK_OK;
+}
+
+rd_kafka_t *sk_cli_kafka_client(rd_kafka_type_t type, const sk_cli_kafka_t *ka,
+                                const char *cmd, const sk_kafka_props_t *fixed,
+                                sk_cli_kafka_delivery_cb_t *on_delivery,
+                                void *opaque)
+{
+    char errstr[SK_ERRSTR_LEN];
+    rd_kafka_conf_t *conf = sk_kafka_conf_build_fixed(
+        ka->brokers, &ka->props, fixed, errstr, sizeof errstr);
+    if (!conf) {
+        fprintf(stderr, "scorekeeper %s: %s\n", cmd, errstr);
+        return NULL;
+    }
+    rd_kafka_conf_set_error_cb(conf, sk_cli_kafka_error_cb);
+    if (on_delivery) {
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        rd_kafka_conf_set_opaque(conf, opaque);
+    }
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        fprintf(stderr, "scorekeeper %s: %s\n", cmd, errstr);
+    }
+    return rk;
 }

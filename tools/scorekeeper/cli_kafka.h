@@ -6,12 +6,143 @@
 #ifndef SK_CLI_KAFKA_H
 #define SK_CLI_KAFKA_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "kafka_props.h"
+
+/**
+ * The Kafka options of a command line: --brokers, -X and --kafka-config
+ * (getopt values 'b', 'X' and 'F'), on top of the environment's
+ * SCOREKEEPER_KAFKA_<NAME> properties.  Zero it, fill it with
+ * sk_cli_kafka_env() and sk_cli_kafka_option(), free it with
+ * sk_cli_kafka_free().
+ */
+typedef struct sk_cli_kafka {
+    const char *brokers;    /**< --brokers; NULL: $SCOREKEEPER_BROKERS */
+    sk_kafka_props_t props; /**< passthrough properties (owned) */
+} sk_cli_kafka_t;
+
+/** The struct option entries of --brokers, --property and --kafka-config. */
+/* clang-format off */
+#define SK_CLI_KAFKA_LONG_OPTIONS \
+    {"brokers", required_argument, NULL, 'b'}, \
+    {"property", required_argument, NULL, 'X'}, \
+    {"kafka-config", required_argument, NULL, 'F'}
+/* clang-format on */
+
+/**
+ * @brief Add the environment's properties to @p ka (sk_cli_kafka_props_env),
+ *        printing the error as "scorekeeper CMD: problem".
+ * @returns SK_OK or SK_ERR.
+ */
+int sk_cli_kafka_env(sk_cli_kafka_t *ka, const char *cmd);
+
+/**
+ * @brief Take one of the options of SK_CLI_KAFKA_LONG_OPTIONS: @p opt is
+ *        getopt's value ('b', 'X' or 'F'), @p arg its argument.  A bad
+ *        one is printed as "scorekeeper CMD: problem".
+ * @returns SK_OK, or SK_ERR (a refused property, an unreadable file, or
+ *          @p opt not one of them).
+ */
+int sk_cli_kafka_option(sk_cli_kafka_t *ka, const char *cmd, int opt,
+                        const char *arg);
+
+/**
+ * @brief Settle the brokers once the options are read (sk_cli_kafka_brokers)
+ *        and print "scorekeeper CMD: --brokers is required (see --help)"
+ *        when there are none.
+ * @returns SK_OK or SK_ERR.
+ */
+int sk_cli_kafka_require_brokers(sk_cli_kafka_t *ka, const char *cmd);
+
+/** @brief Free the properties of @p ka; NULL is a no-op. */
+void sk_cli_kafka_free(sk_cli_kafka_t *ka);
+
+/**
+ * The options of a command that prints a topic as it grows (alerts, dlq):
+ * --topic, --from-beginning and --idle-exit (getopt values 't', 'B' and
+ * 'i').  Zero it, fill it with sk_cli_kafka_tail_option().
+ */
+typedef struct sk_cli_kafka_tail {
+    const char *topic;  /**< --topic, NULL: the command's default */
+    int from_beginning; /**< --from-beginning: start at the oldest message */
+    int64_t idle_ms;    /**< --idle-exit in ms, 0: never */
+} sk_cli_kafka_tail_t;
+
+/** The struct option entries of --topic, --from-beginning, --idle-exit. */
+/* clang-format off */
+#define SK_CLI_KAFKA_TAIL_LONG_OPTIONS \
+    {"topic", required_argument, NULL, 't'}, \
+    {"from-beginning", no_argument, NULL, 'B'}, \
+    {"idle-exit", required_argument, NULL, 'i'}
+/* clang-format on */
+
+/**
+ * @brief Take one of the options of SK_CLI_KAFKA_TAIL_LONG_OPTIONS.
+ *        --idle-exit takes 0 .. a year of seconds; anything else is
+ *        printed as "scorekeeper CMD: --idle-exit: 'TEXT' is not a number
+ *        of seconds".
+ * @returns SK_OK, or SK_ERR (a bad --idle-exit, or @p opt not one of them).
+ */
+int sk_cli_kafka_tail_option(sk_cli_kafka_tail_t *tail, const char *cmd,
+                             int opt, const char *arg);
+
+/**
+ * @brief Assign every partition of @p topic to the consumer @p rk at the
+ *        oldest message (--from-beginning) or at the end, waiting for the
+ *        topic at most as long as --idle-exit allows from @p start_ms on
+ *        the monotonic clock (sk_cli_kafka_assign_all()).
+ * @returns SK_OK, or SK_ERR (printed).
+ */
+int sk_cli_kafka_tail_assign(rd_kafka_t *rk, const char *cmd,
+                             const sk_cli_kafka_tail_t *tail, const char *topic,
+                             int64_t start_ms);
+
+/**
+ * @brief Add to @p fixed the properties of a consumer that reads without
+ *        ever committing: group.id, enable.auto.commit=false and
+ *        enable.auto.offset.store=false, in that order.
+ * @param group the group whose id the consumer carries, or NULL for an
+ *        id of its own, "scorekeeper-CMD-PID", which is never joined
+ *        (librdkafka wants a group.id even for assign()).
+ * @returns SK_OK, or SK_ERR with @p errstr.
+ */
+int sk_cli_kafka_fixed_no_commit(sk_kafka_props_t *fixed, const char *cmd,
+                                 const char *group, char *errstr,
+                                 size_t errlen);
+
+/**
+ * @brief Add to @p fixed the properties of a producer that neither loses,
+ *        duplicates nor reorders on retries and partitions keys as the
+ *        Java client does: enable.idempotence=true, acks=all,
+ *        partitioner=murmur2_random, in that order.
+ * @returns SK_OK, or SK_ERR with @p errstr.
+ */
+int sk_cli_kafka_fixed_idempotent(sk_kafka_props_t *fixed, char *errstr,
+                                  size_t errlen);
+
+/** A delivery report callback (rd_kafka_conf_set_dr_msg_cb()). */
+typedef void sk_cli_kafka_delivery_cb_t(rd_kafka_t *rk,
+                                        const rd_kafka_message_t *m,
+                                        void *opaque);
+
+/**
+ * @brief A client of @p type for the brokers and properties of @p ka,
+ *        with @p fixed on top (sk_kafka_conf_build_fixed()) and errors
+ *        logged by sk_cli_kafka_error_cb().  A producer reports deliveries
+ *        to @p on_delivery (NULL: none) with @p opaque.  Failures are
+ *        printed as "scorekeeper CMD: problem".
+ * @remark Call sk_cli_kafka_warn() first: this does not.
+ * @returns the handle (free with rd_kafka_destroy()), or NULL.
+ */
+rd_kafka_t *sk_cli_kafka_client(rd_kafka_type_t type, const sk_cli_kafka_t *ka,
+                                const char *cmd, const sk_kafka_props_t *fixed,
+                                sk_cli_kafka_delivery_cb_t *on_delivery,
+                                void *opaque);
 
 /**
  * @brief Add the properties of a kcat-style file to @p props: one

@@ -36,6 +36,29 @@ const char *sk_cli_redis_prefix(const sk_cli_redis_t *args)
     return prefix ? prefix : "sk";
 }
 
+int sk_cli_redis_option(sk_cli_redis_t *args, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'r':
+        args->addr = arg;
+        return SK_OK;
+    case 'p':
+        args->prefix = arg;
+        return SK_OK;
+    case 'd':
+        args->db = arg;
+        return SK_OK;
+    case 'u':
+        args->user = arg;
+        return SK_OK;
+    case 'P':
+        args->password_file = arg;
+        return SK_OK;
+    default:
+        return SK_ERR;
+    }
+}
+
 /* The first line of @p path into @p buf.  @returns SK_OK or SK_ERR. */
 static int read_password(const char *path, char *buf, size_t len,
                          const char *cmd)

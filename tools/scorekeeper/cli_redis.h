@@ -5,6 +5,8 @@
 #ifndef SK_CLI_REDIS_H
 #define SK_CLI_REDIS_H
 
+#include <getopt.h>
+
 #include "redis_store.h"
 
 /** Environment variable holding the Redis password (never a flag). */
@@ -24,6 +26,26 @@ typedef struct sk_cli_redis {
     const char *user;          /**< --redis-user, NULL: none */
     const char *password_file; /**< --redis-password-file, NULL: none */
 } sk_cli_redis_t;
+
+/** The struct option entries of these options, with getopt values 'r'
+ *  (--redis), 'p' (--prefix), 'd' (--db), 'u' (--redis-user) and 'P'
+ *  (--redis-password-file), for sk_cli_redis_option(). */
+/* clang-format off */
+#define SK_CLI_REDIS_LONG_OPTIONS \
+    {"redis", required_argument, NULL, 'r'}, \
+    {"prefix", required_argument, NULL, 'p'}, \
+    {"db", required_argument, NULL, 'd'}, \
+    {"redis-user", required_argument, NULL, 'u'}, \
+    {"redis-password-file", required_argument, NULL, 'P'}
+/* clang-format on */
+
+/**
+ * @brief Record one of the options of SK_CLI_REDIS_LONG_OPTIONS in
+ *        @p args: @p opt is getopt's value, @p arg its argument (checked
+ *        later, by sk_cli_redis_open()).
+ * @returns SK_OK, or SK_ERR when @p opt is not one of them.
+ */
+int sk_cli_redis_option(sk_cli_redis_t *args, int opt, const char *arg);
 
 /** The lines of --help that describe these options. */
 #define SK_CLI_REDIS_HELP                                                      \

@@ -18,20 +18,19 @@
  * bounded walk checks that every announced length and count fits in the
  * bytes that remain, and that nesting stays shallow.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <msgpack.h>
 
 #include "cli.h"
+#include "cli_bytes.h"
 #include "cli_kafka.h"
 #include "clock.h"
 #include "kafka_props.h"
@@ -163,21 +162,6 @@ static int mp_check(const uint8_t *b, size_t len, size_t *pos, int depth)
     return 0;
 }
 
-static json_t *hex_string(const char *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = malloc(n * 2 + 1);
-    if (!s)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[(unsigned char)p[i] >> 4];
-        s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
-    }
-    json_t *j = json_stringn(s, n * 2);
-    free(s);
-    return j;
-}
-
 /* The JSON value of a msgpack object; NULL when out of memory. */
 static json_t *to_json(const msgpack_object *o)
 {
@@ -198,12 +182,12 @@ static json_t *to_json(const msgpack_object *o)
     case MSGPACK_OBJECT_STR: {
         json_t *s = json_stringn(o->via.str.ptr, o->via.str.size);
         /* not UTF-8: keep the bytes visible rather than drop the field */
-        return s ? s : hex_string(o->via.str.ptr, o->via.str.size);
+        return s ? s : sk_cli_bytes_hex(o->via.str.ptr, o->via.str.size);
     }
     case MSGPACK_OBJECT_BIN:
-        return hex_string(o->via.bin.ptr, o->via.bin.size);
+        return sk_cli_bytes_hex(o->via.bin.ptr, o->via.bin.size);
     case MSGPACK_OBJECT_EXT:
-        return hex_string(o->via.ext.ptr, o->via.ext.size);
+        return sk_cli_bytes_hex(o->via.ext.ptr, o->via.ext.size);
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; a && i < o->via.array.size; i++) {
@@ -392,55 +376,39 @@ static void alerts_usage(FILE *out)
 int sk_cmd_alerts(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},
-        {"from-beginning", no_argument, NULL, 'B'},
-        {"idle-exit", required_argument, NULL, 'i'},
+        SK_CLI_KAFKA_LONG_OPTIONS,
+        SK_CLI_KAFKA_TAIL_LONG_OPTIONS,
         {"group", required_argument, NULL, 'g'},
-        {"property", required_argument, NULL, 'X'},
-        {"kafka-config", required_argument, NULL, 'F'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *brokers = NULL, *topic = NULL, *group = NULL;
-    int from_beginning = 0, text = 0;
-    long idle_exit = 0;
-    sk_kafka_props_t props = {0}, fixed = {0};
+    const char *group = NULL;
+    int text = 0;
+    sk_cli_kafka_t ka = {0};
+    sk_cli_kafka_tail_t tail = {0};
+    sk_kafka_props_t fixed = {0};
     char errstr[SK_ERRSTR_LEN];
     int status = SK_EXIT_USAGE;
     rd_kafka_t *rk = NULL;
-    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
-        fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
+    if (sk_cli_kafka_env(&ka, "alerts") != SK_OK)
         goto cleanup;
-    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
         switch (c) {
         case 'b':
-            brokers = optarg;
+        case 'X':
+        case 'F':
+            if (sk_cli_kafka_option(&ka, "alerts", c, optarg) != SK_OK)
+                goto cleanup;
             break;
         case 't':
-            topic = optarg;
-            break;
         case 'B':
-            from_beginning = 1;
-            break;
-        case 'i': {
-            char *end;
-            errno = 0;
-            idle_exit = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || idle_exit < 0 ||
-                idle_exit > 86400 * 365) {
-                fprintf(stderr,
-                        "scorekeeper alerts: --idle-exit: '%s' is "
-                        "not a number of seconds\n",
-                        optarg);
+        case 'i':
+            if (sk_cli_kafka_tail_option(&tail, "alerts", c, optarg) != SK_OK)
                 goto cleanup;
-            }
             break;
-        }
         case 'g':
             group = optarg;
             break;
@@ -454,17 +422,6 @@ int sk_cmd_alerts(int argc, char **argv)
             }
             text = strcmp(optarg, "text") == 0;
             break;
-        case 'X':
-            if (sk_cli_kafka_props_arg(&props, "alerts", optarg) != SK_OK)
-                goto cleanup;
-            break;
-        case 'F':
-            if (sk_cli_kafka_props_file(&props, optarg, errstr,
-                                        sizeof errstr) != SK_OK) {
-                fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
-                goto cleanup;
-            }
-            break;
         case 'h':
             alerts_usage(stdout);
             status = SK_EXIT_OK;
@@ -474,13 +431,10 @@ int sk_cmd_alerts(int argc, char **argv)
             goto cleanup;
         }
     }
-    brokers = sk_cli_kafka_brokers(brokers);
-    topic = sk_cli_kafka_setting(topic, "SCOREKEEPER_ALERTS_TOPIC", "alerts");
-    if (!brokers) {
-        fprintf(stderr, "scorekeeper alerts: --brokers is required (see "
-                        "--help)\n");
+    const char *topic =
+        sk_cli_kafka_setting(tail.topic, "SCOREKEEPER_ALERTS_TOPIC", "alerts");
+    if (sk_cli_kafka_require_brokers(&ka, "alerts") != SK_OK)
         goto cleanup;
-    }
     if (optind < argc) {
         fprintf(stderr, "scorekeeper alerts: unexpected argument '%s'\n",
                 argv[optind]);
@@ -495,44 +449,26 @@ int sk_cmd_alerts(int argc, char **argv)
              sk_kafka_props_set(&fixed, "group.id", group, errstr,
                                 sizeof errstr) == SK_OK &&
              sk_kafka_props_set(&fixed, "auto.offset.reset",
-                                from_beginning ? "earliest" : "latest", errstr,
-                                sizeof errstr) == SK_OK;
-    } else {
-        /* librdkafka wants a group.id even for assign(); this one is
-         * never joined and nothing is committed under it */
-        char anon[64];
-        snprintf(anon, sizeof anon, "scorekeeper-alerts-%ld", (long)getpid());
-        ok = ok &&
-             sk_kafka_props_set(&fixed, "group.id", anon, errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&fixed, "enable.auto.commit", "false", errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&fixed, "enable.auto.offset.store", "false",
+                                tail.from_beginning ? "earliest" : "latest",
                                 errstr, sizeof errstr) == SK_OK;
+    } else {
+        /* a group id of its own, never joined: nothing is committed */
+        ok = ok && sk_cli_kafka_fixed_no_commit(&fixed, "alerts", NULL, errstr,
+                                                sizeof errstr) == SK_OK;
     }
     if (!ok) {
         fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
         goto cleanup;
     }
-    sk_cli_kafka_warn(&props, "alerts");
-    rd_kafka_conf_t *conf = sk_kafka_conf_build_fixed(brokers, &props, &fixed,
-                                                      errstr, sizeof errstr);
-    if (!conf) {
-        fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
+    sk_cli_kafka_warn(&ka.props, "alerts");
+    rk = sk_cli_kafka_client(RD_KAFKA_CONSUMER, &ka, "alerts", &fixed, NULL,
+                             NULL);
+    if (!rk)
         goto cleanup;
-    }
-    rd_kafka_conf_set_error_cb(conf, sk_cli_kafka_error_cb);
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "scorekeeper alerts: %s\n", errstr);
-        goto cleanup;
-    }
     rd_kafka_poll_set_consumer(rk);
     sk_signals_install();
 
     int64_t last = sk_clock_mono_ms();
-    int64_t idle_ms = (int64_t)idle_exit * 1000;
     if (group) {
         rd_kafka_topic_partition_list_t *sub =
             rd_kafka_topic_partition_list_new(1);
@@ -544,11 +480,8 @@ int sk_cmd_alerts(int argc, char **argv)
                     topic, rd_kafka_err2str(err));
             goto cleanup;
         }
-    } else if (sk_cli_kafka_assign_all(rk, "alerts", topic,
-                                       from_beginning
-                                           ? RD_KAFKA_OFFSET_BEGINNING
-                                           : RD_KAFKA_OFFSET_END,
-                                       idle_ms ? last + idle_ms : 0) != SK_OK) {
+    } else if (sk_cli_kafka_tail_assign(rk, "alerts", &tail, topic, last) !=
+               SK_OK) {
         goto cleanup;
     }
 
@@ -570,8 +503,9 @@ int sk_cmd_alerts(int argc, char **argv)
         }
         if (!m) {
             int64_t waited = sk_clock_mono_ms() - last;
-            if (idle_ms && (assigned ? waited >= idle_ms
-                                     : waited >= idle_ms + JOIN_WAIT_MS)) {
+            if (tail.idle_ms &&
+                (assigned ? waited >= tail.idle_ms
+                          : waited >= tail.idle_ms + JOIN_WAIT_MS)) {
                 if (!assigned)
                     fprintf(stderr,
                             "scorekeeper alerts: group %s assigned "
@@ -609,7 +543,7 @@ cleanup:
             rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
     }
-    sk_kafka_props_free(&props);
+    sk_cli_kafka_free(&ka);
     sk_kafka_props_free(&fixed);
     return status;
 }

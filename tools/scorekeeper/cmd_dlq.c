@@ -23,19 +23,18 @@
  * Dead letters of other reasons (--reason) are passed over and committed
  * too, which is why each reason has its own default group.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "cli_bytes.h"
 #include "cli_kafka.h"
 #include "clock.h"
 #include "kafka_props.h"
@@ -131,35 +130,6 @@ static bool topic_name(field_t f, char *buf)
     return true;
 }
 
-/* @p f as a JSON string when it is printable UTF-8 (*@p text set), else
- * its bytes in hex.  NULL when out of memory. */
-static json_t *bytes_json(field_t f, bool *text)
-{
-    static const char digits[] = "0123456789abcdef";
-    const unsigned char *b = (const unsigned char *)f.p;
-    *text = true;
-    for (size_t i = 0; i < f.n; i++)
-        if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r') ||
-            b[i] == 0x7f)
-            *text = false;
-    if (*text) {
-        json_t *s = json_stringn(f.p, f.n); /* NULL: not UTF-8 */
-        if (s)
-            return s;
-        *text = false;
-    }
-    char *hex = malloc(f.n * 2 + 1);
-    if (!hex)
-        return NULL;
-    for (size_t i = 0; i < f.n; i++) {
-        hex[2 * i] = digits[b[i] >> 4];
-        hex[2 * i + 1] = digits[b[i] & 15];
-    }
-    json_t *s = json_stringn(hex, f.n * 2);
-    free(hex);
-    return s;
-}
-
 /* Set @p name (text) or @p name_hex (bytes) in @p o; null when absent.
  * @returns SK_OK or SK_ERR (out of memory). */
 static int set_bytes(json_t *o, const char *name, field_t f)
@@ -168,7 +138,7 @@ static int set_bytes(json_t *o, const char *name, field_t f)
     bool text;
     if (!f.p)
         return json_object_set_new(o, name, json_null()) ? SK_ERR : SK_OK;
-    json_t *v = bytes_json(f, &text);
+    json_t *v = sk_cli_bytes_json(f.p, f.n, &text);
     if (!v)
         return SK_ERR;
     snprintf(key, sizeof key, "%s%s", name, text ? "" : "_hex");
@@ -184,7 +154,7 @@ static int print_field(const char *name, field_t f)
         printf(" %s=-", name);
         return SK_OK;
     }
-    json_t *v = bytes_json(f, &text);
+    json_t *v = sk_cli_bytes_json(f.p, f.n, &text);
     char *s = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
     json_decref(v);
     if (!s)
@@ -274,56 +244,6 @@ cleanup:
     return status;
 }
 
-/* --idle-exit SECONDS.  @returns SK_OK or SK_ERR (reported). */
-static int parse_seconds(const char *cmd, const char *text, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 0 || v > 86400L * 365) {
-        fprintf(stderr,
-                "scorekeeper %s: --idle-exit: '%s' is not a number "
-                "of seconds\n",
-                cmd, text);
-        return SK_ERR;
-    }
-    *out = v;
-    return SK_OK;
-}
-
-/** A delivery report callback (rd_kafka_conf_set_dr_msg_cb()). */
-typedef void delivery_cb_t(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                           void *opaque);
-
-/* A client with @p fixed on top of the passthrough @p props; a producer
- * reports deliveries to @p on_delivery with @p opaque.
- * @returns the handle, or NULL (reported). */
-static rd_kafka_t *new_client(rd_kafka_type_t type, const char *cmd,
-                              const char *brokers,
-                              const sk_kafka_props_t *props,
-                              const sk_kafka_props_t *fixed,
-                              delivery_cb_t *on_delivery, void *opaque)
-{
-    char errstr[SK_ERRSTR_LEN];
-    rd_kafka_conf_t *conf =
-        sk_kafka_conf_build_fixed(brokers, props, fixed, errstr, sizeof errstr);
-    if (!conf) {
-        fprintf(stderr, "scorekeeper %s: %s\n", cmd, errstr);
-        return NULL;
-    }
-    rd_kafka_conf_set_error_cb(conf, sk_cli_kafka_error_cb);
-    if (on_delivery) {
-        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-        rd_kafka_conf_set_opaque(conf, opaque);
-    }
-    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "scorekeeper %s: %s\n", cmd, errstr);
-    }
-    return rk;
-}
-
 /* ---- inspect ------------------------------------------------------------ */
 
 static void inspect_usage(FILE *out)
@@ -377,43 +297,37 @@ static void inspect_usage(FILE *out)
 static int inspect(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},
-        {"from-beginning", no_argument, NULL, 'B'},
-        {"idle-exit", required_argument, NULL, 'i'},
+        SK_CLI_KAFKA_LONG_OPTIONS,
+        SK_CLI_KAFKA_TAIL_LONG_OPTIONS,
         {"reason", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
-        {"property", required_argument, NULL, 'X'},
-        {"kafka-config", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *brokers = NULL, *topic = NULL, *reason = NULL;
-    int from_beginning = 0, json = 0;
-    long idle_exit = 0;
-    sk_kafka_props_t props = {0}, fixed = {0};
+    const char *reason = NULL;
+    int json = 0;
+    sk_cli_kafka_t ka = {0};
+    sk_cli_kafka_tail_t tail = {0};
+    sk_kafka_props_t fixed = {0};
     char errstr[SK_ERRSTR_LEN];
     int status = SK_EXIT_USAGE;
     rd_kafka_t *rk = NULL;
-    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
-        fprintf(stderr, "scorekeeper dlq: %s\n", errstr);
+    if (sk_cli_kafka_env(&ka, "dlq") != SK_OK)
         goto cleanup;
-    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
         switch (c) {
         case 'b':
-            brokers = optarg;
+        case 'X':
+        case 'F':
+            if (sk_cli_kafka_option(&ka, "dlq", c, optarg) != SK_OK)
+                goto cleanup;
             break;
         case 't':
-            topic = optarg;
-            break;
         case 'B':
-            from_beginning = 1;
-            break;
         case 'i':
-            if (parse_seconds("dlq", optarg, &idle_exit) != SK_OK)
+            if (sk_cli_kafka_tail_option(&tail, "dlq", c, optarg) != SK_OK)
                 goto cleanup;
             break;
         case 'r':
@@ -421,17 +335,6 @@ static int inspect(int argc, char **argv)
             break;
         case 'j':
             json = 1;
-            break;
-        case 'X':
-            if (sk_cli_kafka_props_arg(&props, "dlq", optarg) != SK_OK)
-                goto cleanup;
-            break;
-        case 'F':
-            if (sk_cli_kafka_props_file(&props, optarg, errstr,
-                                        sizeof errstr) != SK_OK) {
-                fprintf(stderr, "scorekeeper dlq: %s\n", errstr);
-                goto cleanup;
-            }
             break;
         case 'h':
             inspect_usage(stdout);
@@ -442,14 +345,10 @@ static int inspect(int argc, char **argv)
             goto cleanup;
         }
     }
-    brokers = sk_cli_kafka_brokers(brokers);
-    topic =
-        sk_cli_kafka_setting(topic, "SCOREKEEPER_DLQ_TOPIC", DEFAULT_DLQ_TOPIC);
-    if (!brokers) {
-        fprintf(stderr, "scorekeeper dlq: --brokers is required (see "
-                        "--help)\n");
+    const char *topic = sk_cli_kafka_setting(
+        tail.topic, "SCOREKEEPER_DLQ_TOPIC", DEFAULT_DLQ_TOPIC);
+    if (sk_cli_kafka_require_brokers(&ka, "dlq") != SK_OK)
         goto cleanup;
-    }
     if (optind < argc) {
         fprintf(stderr, "scorekeeper dlq: unexpected argument '%s'%s\n",
                 argv[optind],
@@ -460,42 +359,30 @@ static int inspect(int argc, char **argv)
     }
 
     status = SK_EXIT_ERROR;
-    /* librdkafka wants a group.id even for assign(); this one is never
-     * joined and nothing is committed under it */
-    char anon[64];
-    snprintf(anon, sizeof anon, "scorekeeper-dlq-%ld", (long)getpid());
-    if (sk_kafka_props_set(&fixed, "group.id", anon, errstr, sizeof errstr) !=
-            SK_OK ||
-        sk_kafka_props_set(&fixed, "enable.auto.commit", "false", errstr,
-                           sizeof errstr) != SK_OK ||
-        sk_kafka_props_set(&fixed, "enable.auto.offset.store", "false", errstr,
-                           sizeof errstr) != SK_OK ||
+    /* a group id of its own, never joined: nothing is committed */
+    if (sk_cli_kafka_fixed_no_commit(&fixed, "dlq", NULL, errstr,
+                                     sizeof errstr) != SK_OK ||
         sk_kafka_props_set(&fixed, "enable.partition.eof", "false", errstr,
                            sizeof errstr) != SK_OK) {
         fprintf(stderr, "scorekeeper dlq: %s\n", errstr);
         goto cleanup;
     }
-    sk_cli_kafka_warn(&props, "dlq");
-    rk = new_client(RD_KAFKA_CONSUMER, "dlq", brokers, &props, &fixed, NULL,
-                    NULL);
+    sk_cli_kafka_warn(&ka.props, "dlq");
+    rk = sk_cli_kafka_client(RD_KAFKA_CONSUMER, &ka, "dlq", &fixed, NULL, NULL);
     if (!rk)
         goto cleanup;
     rd_kafka_poll_set_consumer(rk);
     sk_signals_install();
 
     int64_t last = sk_clock_mono_ms();
-    int64_t idle_ms = (int64_t)idle_exit * 1000;
-    if (sk_cli_kafka_assign_all(rk, "dlq", topic,
-                                from_beginning ? RD_KAFKA_OFFSET_BEGINNING
-                                               : RD_KAFKA_OFFSET_END,
-                                idle_ms ? last + idle_ms : 0) != SK_OK)
+    if (sk_cli_kafka_tail_assign(rk, "dlq", &tail, topic, last) != SK_OK)
         goto cleanup;
 
     uint64_t printed = 0, filtered = 0;
     while (!sk_signals_stop_requested()) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, POLL_MS);
         if (!m) {
-            if (idle_ms && sk_clock_mono_ms() - last >= idle_ms)
+            if (tail.idle_ms && sk_clock_mono_ms() - last >= tail.idle_ms)
                 break;
             continue;
         }
@@ -533,7 +420,7 @@ static int inspect(int argc, char **argv)
 cleanup:
     if (rk)
         rd_kafka_destroy(rk);
-    sk_kafka_props_free(&props);
+    sk_cli_kafka_free(&ka);
     sk_kafka_props_free(&fixed);
     return status;
 }
@@ -813,40 +700,45 @@ static void redrive_usage(FILE *out)
 static int redrive(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"brokers", required_argument, NULL, 'b'},
+        SK_CLI_KAFKA_LONG_OPTIONS,
         {"topic", required_argument, NULL, 't'},
         {"reason", required_argument, NULL, 'r'},
         {"to", required_argument, NULL, 'T'},
         {"group", required_argument, NULL, 'g'},
         {"idle-exit", required_argument, NULL, 'i'},
         {"json", no_argument, NULL, 'j'},
-        {"property", required_argument, NULL, 'X'},
-        {"kafka-config", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *brokers = NULL, *reason = NULL, *to = NULL, *group = NULL;
+    const char *reason = NULL, *to = NULL, *group = NULL;
     char group_buf[256];
     int json = 0;
-    long idle_exit = 0;
-    sk_kafka_props_t props = {0}, cfixed = {0}, pfixed = {0};
+    sk_cli_kafka_t ka = {0};
+    /* --topic and --idle-exit; no --from-beginning: the group's offsets
+     * say where to start */
+    sk_cli_kafka_tail_t tail = {0};
+    sk_kafka_props_t cfixed = {0}, pfixed = {0};
     char errstr[SK_ERRSTR_LEN];
     int status = SK_EXIT_USAGE;
     redrive_t rd = {0};
     rd_kafka_topic_partition_list_t *assigned = NULL;
-    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
-        fprintf(stderr, "scorekeeper dlq redrive: %s\n", errstr);
+    if (sk_cli_kafka_env(&ka, "dlq redrive") != SK_OK)
         goto cleanup;
-    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
         switch (c) {
         case 'b':
-            brokers = optarg;
+        case 'X':
+        case 'F':
+            if (sk_cli_kafka_option(&ka, "dlq redrive", c, optarg) != SK_OK)
+                goto cleanup;
             break;
         case 't':
-            rd.dlq_topic = optarg;
+        case 'i':
+            if (sk_cli_kafka_tail_option(&tail, "dlq redrive", c, optarg) !=
+                SK_OK)
+                goto cleanup;
             break;
         case 'r':
             reason = optarg;
@@ -857,23 +749,8 @@ static int redrive(int argc, char **argv)
         case 'g':
             group = optarg;
             break;
-        case 'i':
-            if (parse_seconds("dlq redrive", optarg, &idle_exit) != SK_OK)
-                goto cleanup;
-            break;
         case 'j':
             json = 1;
-            break;
-        case 'X':
-            if (sk_cli_kafka_props_arg(&props, "dlq redrive", optarg) != SK_OK)
-                goto cleanup;
-            break;
-        case 'F':
-            if (sk_cli_kafka_props_file(&props, optarg, errstr,
-                                        sizeof errstr) != SK_OK) {
-                fprintf(stderr, "scorekeeper dlq redrive: %s\n", errstr);
-                goto cleanup;
-            }
             break;
         case 'h':
             redrive_usage(stdout);
@@ -884,14 +761,10 @@ static int redrive(int argc, char **argv)
             goto cleanup;
         }
     }
-    brokers = sk_cli_kafka_brokers(brokers);
-    rd.dlq_topic = sk_cli_kafka_setting(rd.dlq_topic, "SCOREKEEPER_DLQ_TOPIC",
+    rd.dlq_topic = sk_cli_kafka_setting(tail.topic, "SCOREKEEPER_DLQ_TOPIC",
                                         DEFAULT_DLQ_TOPIC);
-    if (!brokers) {
-        fprintf(stderr, "scorekeeper dlq redrive: --brokers is required "
-                        "(see --help)\n");
+    if (sk_cli_kafka_require_brokers(&ka, "dlq redrive") != SK_OK)
         goto cleanup;
-    }
     if (optind < argc) {
         fprintf(stderr, "scorekeeper dlq redrive: unexpected argument '%s'\n",
                 argv[optind]);
@@ -934,34 +807,30 @@ static int redrive(int argc, char **argv)
     rd.group = group;
 
     status = SK_EXIT_ERROR;
-    int ok = sk_kafka_props_set(&cfixed, "group.id", group, errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&cfixed, "auto.offset.reset", "earliest",
-                                errstr, sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&cfixed, "enable.auto.commit", "false", errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&cfixed, "enable.auto.offset.store", "false",
-                                errstr, sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&cfixed, "enable.partition.eof", "true", errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&pfixed, "enable.idempotence", "true", errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&pfixed, "acks", "all", errstr,
-                                sizeof errstr) == SK_OK &&
-             sk_kafka_props_set(&pfixed, "partitioner", "murmur2_random",
-                                errstr, sizeof errstr) == SK_OK;
+    int ok =
+        sk_kafka_props_set(&cfixed, "group.id", group, errstr, sizeof errstr) ==
+            SK_OK &&
+        sk_kafka_props_set(&cfixed, "auto.offset.reset", "earliest", errstr,
+                           sizeof errstr) == SK_OK &&
+        sk_kafka_props_set(&cfixed, "enable.auto.commit", "false", errstr,
+                           sizeof errstr) == SK_OK &&
+        sk_kafka_props_set(&cfixed, "enable.auto.offset.store", "false", errstr,
+                           sizeof errstr) == SK_OK &&
+        sk_kafka_props_set(&cfixed, "enable.partition.eof", "true", errstr,
+                           sizeof errstr) == SK_OK &&
+        sk_cli_kafka_fixed_idempotent(&pfixed, errstr, sizeof errstr) == SK_OK;
     if (!ok) {
         fprintf(stderr, "scorekeeper dlq redrive: %s\n", errstr);
         goto cleanup;
     }
-    sk_cli_kafka_warn(&props, "dlq redrive");
-    rd.consumer = new_client(RD_KAFKA_CONSUMER, "dlq redrive", brokers, &props,
-                             &cfixed, NULL, NULL);
+    sk_cli_kafka_warn(&ka.props, "dlq redrive");
+    rd.consumer = sk_cli_kafka_client(RD_KAFKA_CONSUMER, &ka, "dlq redrive",
+                                      &cfixed, NULL, NULL);
     if (!rd.consumer)
         goto cleanup;
     rd_kafka_poll_set_consumer(rd.consumer);
-    rd.producer = new_client(RD_KAFKA_PRODUCER, "dlq redrive", brokers, &props,
-                             &pfixed, on_redrive_delivery, &rd);
+    rd.producer = sk_cli_kafka_client(RD_KAFKA_PRODUCER, &ka, "dlq redrive",
+                                      &pfixed, on_redrive_delivery, &rd);
     if (!rd.producer)
         goto cleanup;
     sk_signals_install();
@@ -981,7 +850,6 @@ static int redrive(int argc, char **argv)
         rd.parts[i].next = -1;
     }
 
-    int64_t idle_ms = (int64_t)idle_exit * 1000;
     int64_t last = sk_clock_mono_ms();
     uint64_t batch = 0;
     int failed = 0;
@@ -1010,7 +878,7 @@ static int redrive(int argc, char **argv)
             bool all_at_end = true;
             for (int i = 0; i < rd.n_parts; i++)
                 all_at_end = all_at_end && rd.parts[i].at_end;
-            if (all_at_end && sk_clock_mono_ms() - last >= idle_ms)
+            if (all_at_end && sk_clock_mono_ms() - last >= tail.idle_ms)
                 break;
             continue;
         }
@@ -1094,7 +962,7 @@ cleanup:
     }
     free(rd.parts);
     free(rd.sizes);
-    sk_kafka_props_free(&props);
+    sk_cli_kafka_free(&ka);
     sk_kafka_props_free(&cfixed);
     sk_kafka_props_free(&pfixed);
     return status;

@@ -201,11 +201,7 @@ cleanup:
 int sk_cmd_forget(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"redis", required_argument, NULL, 'r'},
-        {"prefix", required_argument, NULL, 'p'},
-        {"db", required_argument, NULL, 'd'},
-        {"redis-user", required_argument, NULL, 'u'},
-        {"redis-password-file", required_argument, NULL, 'P'},
+        SK_CLI_REDIS_LONG_OPTIONS,
         {"yes", no_argument, NULL, 'y'},
         {"json", no_argument, NULL, 'j'},
         {"topics", required_argument, NULL, 't'},
@@ -227,19 +223,11 @@ int sk_cmd_forget(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'r':
-            ra.addr = optarg;
-            break;
         case 'p':
-            ra.prefix = optarg;
-            break;
         case 'd':
-            ra.db = optarg;
-            break;
         case 'u':
-            ra.user = optarg;
-            break;
         case 'P':
-            ra.password_file = optarg;
+            sk_cli_redis_option(&ra, c, optarg);
             break;
         case 'y':
             yes = 1;

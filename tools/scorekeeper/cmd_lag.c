@@ -182,18 +182,17 @@ cleanup:
 int sk_cmd_lag(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"brokers", required_argument, NULL, 'b'},
+        SK_CLI_KAFKA_LONG_OPTIONS,
         {"group", required_argument, NULL, 'g'},
         {"topics", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
-        {"property", required_argument, NULL, 'X'},
-        {"kafka-config", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *brokers = NULL, *group = NULL, *topics_arg = NULL;
+    const char *group = NULL, *topics_arg = NULL;
     int json = 0;
-    sk_kafka_props_t props = {0}, fixed = {0};
+    sk_cli_kafka_t ka = {0};
+    sk_kafka_props_t fixed = {0};
     char errstr[SK_ERRSTR_LEN];
     int status = SK_EXIT_USAGE;
     char *topic_list = NULL;
@@ -201,16 +200,17 @@ int sk_cmd_lag(int argc, char **argv)
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
     lag_row_t *rows = NULL;
-    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
-        fprintf(stderr, "scorekeeper lag: %s\n", errstr);
+    if (sk_cli_kafka_env(&ka, "lag") != SK_OK)
         goto cleanup;
-    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
         switch (c) {
         case 'b':
-            brokers = optarg;
+        case 'X':
+        case 'F':
+            if (sk_cli_kafka_option(&ka, "lag", c, optarg) != SK_OK)
+                goto cleanup;
             break;
         case 'g':
             group = optarg;
@@ -221,17 +221,6 @@ int sk_cmd_lag(int argc, char **argv)
         case 'j':
             json = 1;
             break;
-        case 'X':
-            if (sk_cli_kafka_props_arg(&props, "lag", optarg) != SK_OK)
-                goto cleanup;
-            break;
-        case 'F':
-            if (sk_cli_kafka_props_file(&props, optarg, errstr,
-                                        sizeof errstr) != SK_OK) {
-                fprintf(stderr, "scorekeeper lag: %s\n", errstr);
-                goto cleanup;
-            }
-            break;
         case 'h':
             lag_usage(stdout);
             status = SK_EXIT_OK;
@@ -241,15 +230,11 @@ int sk_cmd_lag(int argc, char **argv)
             goto cleanup;
         }
     }
-    brokers = sk_cli_kafka_brokers(brokers);
     group = sk_cli_kafka_setting(group, "SCOREKEEPER_GROUP", DEFAULT_GROUP);
     topics_arg = sk_cli_kafka_setting(topics_arg, "SCOREKEEPER_INPUT_TOPICS",
                                       DEFAULT_TOPICS);
-    if (!brokers) {
-        fprintf(stderr, "scorekeeper lag: --brokers is required (see "
-                        "--help)\n");
+    if (sk_cli_kafka_require_brokers(&ka, "lag") != SK_OK)
         goto cleanup;
-    }
     if (optind < argc) {
         fprintf(stderr, "scorekeeper lag: unexpected argument '%s'\n",
                 argv[optind]);
@@ -277,29 +262,15 @@ int sk_cmd_lag(int argc, char **argv)
 
     status = SK_EXIT_ERROR;
     /* the group's id, to read its offsets; nothing may commit under it */
-    if (sk_kafka_props_set(&fixed, "group.id", group, errstr, sizeof errstr) !=
-            SK_OK ||
-        sk_kafka_props_set(&fixed, "enable.auto.commit", "false", errstr,
-                           sizeof errstr) != SK_OK ||
-        sk_kafka_props_set(&fixed, "enable.auto.offset.store", "false", errstr,
-                           sizeof errstr) != SK_OK) {
+    if (sk_cli_kafka_fixed_no_commit(&fixed, "lag", group, errstr,
+                                     sizeof errstr) != SK_OK) {
         fprintf(stderr, "scorekeeper lag: %s\n", errstr);
         goto cleanup;
     }
-    sk_cli_kafka_warn(&props, "lag");
-    rd_kafka_conf_t *conf = sk_kafka_conf_build_fixed(brokers, &props, &fixed,
-                                                      errstr, sizeof errstr);
-    if (!conf) {
-        fprintf(stderr, "scorekeeper lag: %s\n", errstr);
+    sk_cli_kafka_warn(&ka.props, "lag");
+    rk = sk_cli_kafka_client(RD_KAFKA_CONSUMER, &ka, "lag", &fixed, NULL, NULL);
+    if (!rk)
         goto cleanup;
-    }
-    rd_kafka_conf_set_error_cb(conf, sk_cli_kafka_error_cb);
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "scorekeeper lag: %s\n", errstr);
-        goto cleanup;
-    }
 
     int failed = 0;
     parts = rd_kafka_topic_partition_list_new(32);
@@ -372,7 +343,7 @@ cleanup:
     if (rk) /* it never joined: there is nothing to leave or commit */
         rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     free(topic_list);
-    sk_kafka_props_free(&props);
+    sk_cli_kafka_free(&ka);
     sk_kafka_props_free(&fixed);
     return status;
 }

@@ -162,19 +162,18 @@ static int send_one(rd_kafka_t *rk, const char *topic, const void *key,
 int sk_cmd_produce(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"brokers", required_argument, NULL, 'b'},
+        SK_CLI_KAFKA_LONG_OPTIONS,
         {"topic", required_argument, NULL, 't'},
-        {"property", required_argument, NULL, 'X'},
-        {"kafka-config", required_argument, NULL, 'F'},
         {"raw", no_argument, NULL, 'r'},
         {"hex", no_argument, NULL, 'x'},
         {"key", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *brokers = NULL, *topic = NULL, *key = NULL;
+    const char *topic = NULL, *key = NULL;
     input_mode_t mode = MODE_EVENTS;
-    sk_kafka_props_t props = {0}, fixed = {0};
+    sk_cli_kafka_t ka = {0};
+    sk_kafka_props_t fixed = {0};
     char errstr[SK_ERRSTR_LEN];
     int status = SK_EXIT_USAGE;
     FILE *in = NULL;
@@ -185,33 +184,23 @@ int sk_cmd_produce(int argc, char **argv)
     msgpack_sbuffer_init(&sbuf);
     delivery_t dr = {0};
 
-    if (sk_kafka_props_set(&props, "message.timeout.ms", "60000", errstr,
+    if (sk_kafka_props_set(&ka.props, "message.timeout.ms", "60000", errstr,
                            sizeof errstr) != SK_OK)
         goto cleanup;
-    if (sk_cli_kafka_props_env(&props, errstr, sizeof errstr) != SK_OK) {
-        fprintf(stderr, "scorekeeper produce: %s\n", errstr);
+    if (sk_cli_kafka_env(&ka, "produce") != SK_OK)
         goto cleanup;
-    }
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:h", options, NULL)) != -1) {
         switch (c) {
         case 'b':
-            brokers = optarg;
+        case 'X':
+        case 'F':
+            if (sk_cli_kafka_option(&ka, "produce", c, optarg) != SK_OK)
+                goto cleanup;
             break;
         case 't':
             topic = optarg;
-            break;
-        case 'X':
-            if (sk_cli_kafka_props_arg(&props, "produce", optarg) != SK_OK)
-                goto cleanup;
-            break;
-        case 'F':
-            if (sk_cli_kafka_props_file(&props, optarg, errstr,
-                                        sizeof errstr) != SK_OK) {
-                fprintf(stderr, "scorekeeper produce: %s\n", errstr);
-                goto cleanup;
-            }
             break;
         case 'r':
             mode = MODE_RAW;
@@ -231,8 +220,8 @@ int sk_cmd_produce(int argc, char **argv)
             goto cleanup;
         }
     }
-    brokers = sk_cli_kafka_brokers(brokers);
-    if (!brokers || !topic) {
+    ka.brokers = sk_cli_kafka_brokers(ka.brokers);
+    if (!ka.brokers || !topic) {
         fprintf(stderr, "scorekeeper produce: --brokers and --topic are "
                         "required (see --help)\n");
         goto cleanup;
@@ -255,29 +244,13 @@ int sk_cmd_produce(int argc, char **argv)
         fprintf(stderr, "scorekeeper produce: %s: %s\n", path, strerror(errno));
         goto cleanup;
     }
-    if (sk_kafka_props_set(&fixed, "enable.idempotence", "true", errstr,
-                           sizeof errstr) != SK_OK ||
-        sk_kafka_props_set(&fixed, "acks", "all", errstr, sizeof errstr) !=
-            SK_OK ||
-        sk_kafka_props_set(&fixed, "partitioner", "murmur2_random", errstr,
-                           sizeof errstr) != SK_OK)
+    if (sk_cli_kafka_fixed_idempotent(&fixed, errstr, sizeof errstr) != SK_OK)
         goto cleanup;
-    sk_cli_kafka_warn(&props, "produce");
-    rd_kafka_conf_t *conf = sk_kafka_conf_build_fixed(brokers, &props, &fixed,
-                                                      errstr, sizeof errstr);
-    if (!conf) {
-        fprintf(stderr, "scorekeeper produce: %s\n", errstr);
+    sk_cli_kafka_warn(&ka.props, "produce");
+    rk = sk_cli_kafka_client(RD_KAFKA_PRODUCER, &ka, "produce", &fixed,
+                             on_delivery, &dr);
+    if (!rk)
         goto cleanup;
-    }
-    rd_kafka_conf_set_opaque(conf, &dr);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_error_cb(conf, sk_cli_kafka_error_cb);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "scorekeeper produce: %s\n", errstr);
-        goto cleanup;
-    }
     sk_signals_install();
 
     uint64_t lineno = 0, sent = 0, invalid = 0;
@@ -383,7 +356,7 @@ cleanup:
         fclose(in);
     free(line);
     msgpack_sbuffer_destroy(&sbuf);
-    sk_kafka_props_free(&props);
+    sk_cli_kafka_free(&ka);
     sk_kafka_props_free(&fixed);
     return status;
 }

@@ -171,11 +171,7 @@ static void print_table(const sk_redis_ranked_t *rows, size_t n,
 int sk_cmd_top(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"redis", required_argument, NULL, 'r'},
-        {"prefix", required_argument, NULL, 'p'},
-        {"db", required_argument, NULL, 'd'},
-        {"redis-user", required_argument, NULL, 'u'},
-        {"redis-password-file", required_argument, NULL, 'P'},
+        SK_CLI_REDIS_LONG_OPTIONS,
         {"tier", required_argument, NULL, 't'},
         {"flag", required_argument, NULL, 'f'},
         {"limit", required_argument, NULL, 'l'},
@@ -199,19 +195,11 @@ int sk_cmd_top(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
         case 'r':
-            ra.addr = optarg;
-            break;
         case 'p':
-            ra.prefix = optarg;
-            break;
         case 'd':
-            ra.db = optarg;
-            break;
         case 'u':
-            ra.user = optarg;
-            break;
         case 'P':
-            ra.password_file = optarg;
+            sk_cli_redis_option(&ra, c, optarg);
             break;
         case 't':
             if (sk_health_parse(optarg, strlen(optarg)) < 0) {
