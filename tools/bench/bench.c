@@ -211,6 +211,48 @@ static double redis_total_calls(redisContext *c)
     return total;
 }
 
+/* Print the commands Redis spent most time on, from INFO commandstats:
+ * where the catch-up's Redis time went. */
+static void redis_top_commands(redisContext *c, FILE *out)
+{
+    struct row {
+        char name[48];
+        double calls, usec;
+    } rows[64];
+    int n = 0;
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    if (!r || r->type != REDIS_REPLY_STRING) {
+        if (r)
+            freeReplyObject(r);
+        return;
+    }
+    for (const char *p = r->str; n < 64 && (p = strstr(p, "cmdstat_")); p++) {
+        const char *colon = strchr(p, ':');
+        const char *calls = strstr(p, "calls="), *usec = strstr(p, ",usec=");
+        if (!colon || !calls || !usec)
+            continue;
+        snprintf(rows[n].name, sizeof rows[n].name, "%.*s",
+                 (int)(colon - p - 8), p + 8);
+        rows[n].calls = strtod(calls + 6, NULL);
+        rows[n].usec = strtod(usec + 6, NULL);
+        n++;
+    }
+    freeReplyObject(r);
+    for (int i = 0; i < n; i++) /* a few rows: selection sort */
+        for (int j = i + 1; j < n; j++)
+            if (rows[j].usec > rows[i].usec) {
+                struct row t = rows[i];
+                rows[i] = rows[j];
+                rows[j] = t;
+            }
+    fprintf(out, "\n%-22s %12s %12s %10s\n", "Redis command", "calls",
+            "total ms", "us/call");
+    for (int i = 0; i < n && i < 8; i++)
+        fprintf(out, "%-22s %12.0f %12.1f %10.2f\n", rows[i].name,
+                rows[i].calls, rows[i].usec / 1000,
+                rows[i].calls > 0 ? rows[i].usec / rows[i].calls : 0);
+}
+
 static long long redis_int(redisContext *c, const char *cmd)
 {
     redisReply *r = redisCommand(c, cmd);
@@ -710,6 +752,7 @@ int main(int argc, char **argv)
     double e2e_eps = end > start ? (double)(done - at_start) / (end - start)
                                  : 0;
     double calls = redis_total_calls(rc);
+    redis_top_commands(rc, stdout);
     double mem_after = redis_info(rc, "memory", "used_memory");
     long long stored = redis_int(rc, "ZCARD sk:idx:score");
 
