@@ -1048,7 +1048,17 @@ static void usage(FILE *out)
         "post and\n"
         "                            commit nothing\n"
         "  -v, --verbose             log every alert\n"
-        "  -h, --help                this text\n");
+        "  -h, --help                this text\n"
+        "\n"
+        "Environment: SCOREKEEPER_BROKERS (--brokers), SLACK_WEBHOOK_URL\n"
+        "(--webhook-url; prefer the variable: a command line is visible to\n"
+        "every user, and the URL is a secret).  SIGTERM or SIGINT stops the\n"
+        "relay; the offsets of the alerts posted so far are committed.\n"
+        "\n"
+        "Exit status: 0 stopped by a signal; 1 an alert was given up\n"
+        "(--max-attempts), a fatal Kafka error, or a start-up failure; 2 "
+        "usage\n"
+        "(bad option, no webhook).\n");
 }
 
 int main(int argc, char **argv)

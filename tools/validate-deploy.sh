@@ -283,6 +283,13 @@ known = {
     "scorekeeper_consumer_lag", "scorekeeper_rebalances_total",
     "scorekeeper_accounts_tracked", "scorekeeper_rules_info",
     "scorekeeper_rules_reloads_total", "scorekeeper_ready",
+    "scorekeeper_build_info", "scorekeeper_events_replayed_total",
+    "scorekeeper_alerts_suppressed_total", "scorekeeper_consumer_lag_age_seconds",
+    "scorekeeper_committed_offset", "scorekeeper_assigned_partitions",
+    "scorekeeper_accounts_cached", "scorekeeper_accounts_expired_total",
+    "scorekeeper_accounts_renewed_total", "scorekeeper_scheduler_evaluated_total",
+    "scorekeeper_write_conflicts_total", "scorekeeper_batch_retries_total",
+    "scorekeeper_rules_reload_failures_total",
 }
 used = set()
 alerts_path = os.path.join(deploy, "prometheus", "alerts.yml")

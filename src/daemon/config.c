@@ -25,6 +25,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "http_admin.h"
 #include "log.h"
 
 extern char **environ;
@@ -107,6 +108,10 @@ static const setting_t settings[] = {
     {"log.level", T_LEVEL, "SCOREKEEPER_LOG_LEVEL", D(log_level), 0, 0, false},
     {"log.dlq_lines_per_second", T_INT, "SCOREKEEPER_LOG_DLQ_LINES_PER_SECOND",
      D(log_dlq_per_second), 0, 100000, false},
+    {"metrics.listen", T_STR, "SCOREKEEPER_METRICS_LISTEN", F(metrics_listen),
+     1, 0, false},
+    {"retention.silent_ttl", T_MS_OFF, "SCOREKEEPER_RETENTION_SILENT_TTL",
+     D(silent_ttl_ms), 0, 0, false},
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
@@ -144,6 +149,8 @@ void sk_config_defaults(sk_config_t *cfg)
     cfg->embedded_partitions = 6;
     cfg->log_level = SK_LOG_INFO;
     cfg->log_dlq_per_second = 10;
+    snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "127.0.0.1:9187");
+    cfg->silent_ttl_ms = -1;
 }
 
 void sk_config_free(sk_config_t *cfg)
@@ -675,6 +682,16 @@ int sk_config_finish(sk_config_t *cfg, char *errstr, size_t errlen)
     if (strcmp(cfg->alerts_topic, cfg->dlq_topic) == 0) {
         snprintf(errstr, errlen, "topics: alerts and dlq must differ");
         return SK_ERR;
+    }
+    if (strcmp(cfg->metrics_listen, SK_HTTP_ADMIN_OFF) != 0) {
+        struct sockaddr_storage addr;
+        socklen_t alen;
+        char why[SK_ERRSTR_LEN];
+        if (sk_http_admin_parse_listen(cfg->metrics_listen, &addr, &alen, why,
+                                       sizeof why) != SK_OK) {
+            snprintf(errstr, errlen, "metrics.listen: %s", why);
+            return SK_ERR;
+        }
     }
     if (cfg->origin[rules_idx] == SK_ORIGIN_DEFAULT &&
         access(SK_CONFIG_RULES_INSTALLED, R_OK) != 0)

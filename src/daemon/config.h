@@ -60,6 +60,8 @@ typedef struct sk_config {
     int embedded_partitions;  /**< partitions of the embedded input topics */
     int log_level;            /**< sk_log_level_t */
     int log_dlq_per_second;   /**< dead-letter log lines per second */
+    char metrics_listen[128]; /**< HOST:PORT of /metrics, or "off" */
+    int64_t silent_ttl_ms;    /**< erase accounts silent this long; -1 off */
     sk_kafka_props_t kafka;   /**< librdkafka passthrough, in order */
     unsigned char origin[32]; /**< sk_config_origin_t per setting */
 } sk_config_t;

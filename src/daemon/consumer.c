@@ -82,6 +82,7 @@ static void set_assignment(sk_daemon_t *d,
         p->partition = parts->elems[i].partition;
         p->eof = false;
         p->next_offset = -1;
+        p->input = sk_daemon_input_index(d, p->topic);
         d->n_parts++;
     }
 }
@@ -113,6 +114,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         log_assignment("partitions assigned", parts);
         set_assignment(d, parts);
         d->assigned_once = true;
+        d->stats.rebalances++;
+        sk_replay_assign(d, parts);
         rd_kafka_assign(rk, parts);
         break;
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -170,9 +173,9 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
     (void)rk;
-    (void)opaque;
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
         return;
+    sk_metrics_committed(opaque, err, offsets);
     if (err) {
         sk_log(SK_LOG_WARN, "consumer",
                "offset commit failed (the next commit or a replay covers it)",
@@ -222,6 +225,8 @@ rd_kafka_conf_t *sk_consumer_conf(const sk_daemon_t *d, char *errstr,
     if (sk_kafka_props_set(&props, "client.id", "scorekeeperd", errstr,
                            errlen) ||
         sk_kafka_props_set(&props, "auto.offset.reset", "earliest", errstr,
+                           errlen) ||
+        sk_kafka_props_set(&props, "statistics.interval.ms", "5000", errstr,
                            errlen) ||
         sk_kafka_props_set(&props, "partition.assignment.strategy", "range",
                            errstr, errlen) ||
@@ -280,6 +285,7 @@ int sk_consumer_start(sk_daemon_t *d, char *errstr, size_t errlen)
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+    rd_kafka_conf_set_stats_cb(conf, sk_metrics_stats_cb);
     d->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errlen);
     if (!d->consumer)
         goto done;
@@ -352,6 +358,7 @@ size_t sk_consumer_collect(sk_daemon_t *d, int first_timeout_ms)
         d->batch[d->n_batch].msg = m;
         d->n_batch++;
         d->stats.consumed++;
+        sk_daemon_count_consumed(d, p, rd_kafka_topic_name(m->rkt));
         if (sk_clock_mono_ms() >= deadline)
             break;
     }

@@ -31,7 +31,10 @@
 #include "cache.h"
 #include "config.h"
 #include "kafka_embedded.h"
+#include "metrics.h"
 #include "redis_store.h"
+#include "replay.h"
+#include "retention.h"
 #include "scorekeeper/account.h"
 #include "scorekeeper/alert.h"
 #include "scorekeeper/event.h"
@@ -56,6 +59,15 @@ typedef struct sk_stats {
     uint64_t evaluated;     /**< accounts evaluated by the scheduler */
     uint64_t conflicts;     /**< compare-and-set conflicts */
     uint64_t retries;       /**< batches retried after an error */
+    /* Breakdowns for /metrics (metrics.h). */
+    uint64_t consumed_by_input[SK_CONFIG_MAX_INPUTS];   /**< by cfg->inputs */
+    uint64_t late_by_input[SK_CONFIG_MAX_INPUTS];       /**< by cfg->inputs */
+    uint64_t dead_lettered_by_reason[SK_REJECT__COUNT]; /**< by sk_reject_t */
+    uint64_t alerts_by_kind[SK_ALERT__COUNT + 1];       /**< last: unreadable */
+    uint64_t alerts_failed; /**< alert deliveries that failed */
+    uint64_t rebalances;    /**< assignments received */
+    uint64_t expired;       /**< accounts erased by retention.silent_ttl */
+    uint64_t renewed;       /**< accounts restarted after that silence */
 } sk_stats_t;
 
 /** One message of the batch being processed. */
@@ -90,6 +102,7 @@ typedef struct sk_partition {
     int32_t partition;
     bool eof;            /**< reached the end since its last message */
     int64_t next_offset; /**< offset after the last message polled, -1 */
+    int input;           /**< index of topic in cfg->inputs, -1 */
 } sk_partition_t;
 
 typedef struct sk_daemon {
@@ -131,6 +144,9 @@ typedef struct sk_daemon {
     int dlq_log_lines;
     uint64_t dlq_log_dropped;
     int64_t redis_down_since; /**< monotonic ms, 0 while Redis works */
+    sk_metrics_t *metrics;    /**< figures for /metrics; NULL allowed */
+    sk_replay_t replay;       /**< start position and exit rule */
+    bool no_publish;          /**< produce neither alerts nor dead letters */
 } sk_daemon_t;
 
 /* consumer.c */

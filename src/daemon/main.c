@@ -7,6 +7,11 @@
  * retry loop.  The loop alternates batches and scheduler ticks; signals
  * are looked at between them.  Shutdown closes the consumer (its revoke
  * callback commits), flushes the producer and prints the figures.
+ *
+ * The HTTP server (/healthz, /readyz, /metrics) starts right after the
+ * configuration is checked, before Redis and Kafka are reached, so an
+ * orchestrator sees a live process that is not yet ready while it waits
+ * for them.  The figures are published after every batch and tick.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "http_admin.h"
 #include "kafka_embedded.h"
 #include "log.h"
 #include "signals.h"
@@ -25,29 +31,75 @@
 static void usage(FILE *out)
 {
     fputs(
-        "usage: scorekeeperd [options]\n"
+        "usage: scorekeeperd [OPTIONS]\n"
         "\n"
         "Consumes customer events from Kafka, keeps each account's state and\n"
-        "scores in Redis, and publishes alerts.\n"
+        "scores in Redis, and publishes alerts.  Logs are logfmt lines on\n"
+        "stderr; GET /healthz, /readyz and /metrics are served on\n"
+        "metrics.listen (default 127.0.0.1:9187).\n"
         "\n"
+        "Settings (each also a config key and an environment variable):\n"
         "  --config FILE            YAML config (default: $SCOREKEEPER_CONFIG, "
         "else none)\n"
         "  --rules FILE             rules file (rules)\n"
         "  --brokers LIST|embedded  Kafka bootstrap servers (brokers)\n"
         "  --redis HOST:PORT        Redis address (redis.host, redis.port)\n"
+        "  --prefix PREFIX          Redis key prefix (redis.prefix, default "
+        "sk)\n"
         "  --group ID               consumer group (group.id)\n"
         "  --backfill-horizon DUR|off  alerts older than this are not "
         "published\n"
+        "                           (time.backfill_horizon, default 1d)\n"
+        "  --metrics-listen HOST:PORT|off  the HTTP server "
+        "(metrics.listen)\n"
         "  --log-level LEVEL        debug, info, warn or error (log.level)\n"
-        "  -X property=value        librdkafka property (no secrets here)\n"
-        "  --check-config           print the effective config, check the "
-        "rules, exit\n"
+        "  -X property=value        librdkafka property (no secrets here; "
+        "they go in\n"
+        "                           the config file or "
+        "SCOREKEEPER_KAFKA_<NAME>)\n"
+        "\n"
+        "Where to start and when to stop (what `scorekeeper replay` uses):\n"
+        "  --start-offset earliest|latest|N\n"
+        "                           input partitions this process is assigned "
+        "for the\n"
+        "                           first time start there instead of at the "
+        "group's\n"
+        "                           committed offsets (N is clamped to each\n"
+        "                           partition's range)\n"
+        "  --start-time ISO8601     ... at the first message at or after that "
+        "time\n"
+        "                           (brokers must support offsets by time)\n"
+        "  --exit-when-caught-up    stop once every assigned input partition "
+        "is at\n"
+        "                           its end, after evaluating due accounts; "
+        "print a\n"
+        "                           summary on stdout\n"
+        "  --no-publish             produce nothing: alerts are counted as "
+        "suppressed,\n"
+        "                           bad messages are counted and logged, not\n"
+        "                           dead-lettered\n"
+        "\n"
+        "Other:\n"
+        "  --check-config           print the effective config (secrets "
+        "masked), check\n"
+        "                           the rules and Kafka properties, exit 0 or "
+        "1\n"
         "  --allow-root             run even as root\n"
         "  --help, --version\n"
         "\n"
         "Flags override the environment (SCOREKEEPER_*), which overrides the\n"
-        "config file, which overrides the defaults; see "
-        "deploy/scorekeeperd.yaml.\n",
+        "config file, which overrides the defaults; deploy/scorekeeperd.yaml\n"
+        "documents every setting, including retention.silent_ttl.\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT stop cleanly (the batch in flight is "
+        "finished and\n"
+        "committed); SIGHUP reloads the rules file.\n"
+        "\n"
+        "Exit status: 0 stopped by a signal or caught up; 1 configuration or "
+        "start-up\n"
+        "error; 2 fatal error while running (Kafka producer fenced, start "
+        "position\n"
+        "impossible).\n",
         out);
 }
 
@@ -63,12 +115,18 @@ static const flag_map_t flag_settings[] = {
     {"--group", "group.id"},
     {"--backfill-horizon", "time.backfill_horizon"},
     {"--log-level", "log.level"},
+    {"--prefix", "redis.prefix"},
+    {"--metrics-listen", "metrics.listen"},
 };
 
 typedef struct options {
     const char *config;
+    const char *start_offset; /**< --start-offset */
+    const char *start_time;   /**< --start-time */
     bool check_config;
     bool allow_root;
+    bool exit_when_caught_up;
+    bool no_publish;
 } options_t;
 
 /* Flags are applied after the file and the environment, so they are
@@ -88,6 +146,14 @@ static int parse_args(int argc, char **argv, sk_config_t *cfg, bool apply,
         }
         if (strcmp(a, "--allow-root") == 0) {
             opt->allow_root = true;
+            continue;
+        }
+        if (strcmp(a, "--exit-when-caught-up") == 0) {
+            opt->exit_when_caught_up = true;
+            continue;
+        }
+        if (strcmp(a, "--no-publish") == 0) {
+            opt->no_publish = true;
             continue;
         }
         if (strncmp(a, "-X", 2) == 0) {
@@ -124,6 +190,14 @@ static int parse_args(int argc, char **argv, sk_config_t *cfg, bool apply,
             opt->config = value;
             continue;
         }
+        if (strcmp(name, "--start-offset") == 0) {
+            opt->start_offset = value;
+            continue;
+        }
+        if (strcmp(name, "--start-time") == 0) {
+            opt->start_time = value;
+            continue;
+        }
         {
             const flag_map_t *f = NULL;
             for (size_t k = 0; k < sizeof flag_settings / sizeof *flag_settings;
@@ -153,6 +227,16 @@ static int check_times(const sk_config_t *cfg, const sk_rules_t *rules,
                  "time.late_grace (%" PRId64 " h) is longer than the rules' "
                  "window (%d days)",
                  cfg->late_grace_ms / 3600000, rules->window_days);
+        return SK_ERR;
+    }
+    /* Erasing an account inside its scoring window would change scores
+     * the model still computes from it. */
+    if (cfg->silent_ttl_ms >= 0 && cfg->silent_ttl_ms < 2 * window) {
+        snprintf(errstr, errlen,
+                 "retention.silent_ttl (%" PRId64 " days) is shorter than "
+                 "twice the rules' window (%d days): accounts would be "
+                 "erased while their history still counts",
+                 cfg->silent_ttl_ms / SK_DAY_MS, rules->window_days);
         return SK_ERR;
     }
     return SK_OK;
@@ -191,9 +275,11 @@ static void reload_rules(sk_daemon_t *d)
                "rules reload failed; keeping the current rules",
                "version=%s error=%s", SK_LOG_Q(d->rules.version),
                SK_LOG_Q(errstr));
+        sk_metrics_rules(d->metrics, d->rules.version, false, true);
         return;
     }
     d->rules = fresh;
+    sk_metrics_rules(d->metrics, d->rules.version, true, false);
     /* Cached accounts are all written (this runs between batches); the
      * next use reloads them, sized by the new rules. */
     sk_cache_clear(d->cache);
@@ -272,7 +358,22 @@ static int connect_redis(sk_daemon_t *d, char *errstr, size_t errlen)
     return SK_OK;
 }
 
-static void run(sk_daemon_t *d)
+/* Evaluate every due account to now, tick after tick, while ticks find
+ * some (before exiting caught up: the state is then as a running daemon
+ * would leave it). */
+static void drain_due(sk_daemon_t *d)
+{
+    for (int i = 0; i < 10000 && !sk_signals_stop_requested() && !d->fatal;
+         i++) {
+        uint64_t before = d->stats.evaluated + d->stats.expired;
+        if (sk_scheduler_tick(d) != SK_OK ||
+            d->stats.evaluated + d->stats.expired == before)
+            break;
+    }
+}
+
+/* @returns true when the run ended because it caught up. */
+static bool run(sk_daemon_t *d)
 {
     int64_t next_tick = sk_clock_mono_ms() + d->cfg->tick_ms;
     int64_t next_stats = sk_clock_mono_ms() + STATS_EVERY_MS;
@@ -287,9 +388,13 @@ static void run(sk_daemon_t *d)
             timeout = 100;
         if (timeout < 0)
             timeout = 0;
-        if (sk_consumer_collect(d, timeout) > 0 &&
-            sk_pipeline_run_batch(d, false) == SK_FATAL)
-            break;
+        if (sk_consumer_collect(d, timeout) > 0) {
+            int64_t t0 = sk_metrics_clock_ns();
+            int rc = sk_pipeline_run_batch(d, false);
+            sk_metrics_observe_batch(d->metrics, sk_metrics_clock_ns() - t0);
+            if (rc == SK_FATAL)
+                break;
+        }
         now = sk_clock_mono_ms();
         if (now >= next_tick) {
             if (sk_scheduler_tick(d) == SK_FATAL)
@@ -301,7 +406,17 @@ static void run(sk_daemon_t *d)
             log_stats(d, "figures so far");
             next_stats = now + STATS_EVERY_MS;
         }
+        sk_metrics_publish(d, false);
+        if (sk_replay_caught_up(d)) {
+            sk_log_msg(SK_LOG_INFO, "daemon",
+                       "caught up: every input partition is at its end");
+            drain_due(d);
+            sk_metrics_publish(d, true);
+            return !d->fatal;
+        }
     }
+    sk_metrics_publish(d, true);
+    return false;
 }
 
 static void shutdown_daemon(sk_daemon_t *d)
@@ -349,6 +464,8 @@ int main(int argc, char **argv)
     options_t opt = {0};
     char errstr[SK_ERRSTR_LEN];
     const char *config_path;
+    sk_http_admin_t *http = NULL;
+    bool caught_up = false;
     int status = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -375,6 +492,20 @@ int main(int argc, char **argv)
         sk_config_finish(&cfg, errstr, sizeof errstr) != SK_OK)
         goto config_error;
     sk_log_set_level((sk_log_level_t)cfg.log_level);
+    if (opt.start_offset && opt.start_time) {
+        snprintf(errstr, sizeof errstr,
+                 "give --start-offset or --start-time, not both");
+        goto config_error;
+    }
+    if ((opt.start_offset &&
+         sk_replay_parse_offset(&d.replay, opt.start_offset, errstr,
+                                sizeof errstr) != SK_OK) ||
+        (opt.start_time &&
+         sk_replay_parse_time(&d.replay, opt.start_time, errstr,
+                              sizeof errstr) != SK_OK))
+        goto config_error;
+    d.replay.exit_when_caught_up = opt.exit_when_caught_up;
+    d.no_publish = opt.no_publish;
 
     d.cfg = &cfg;
     if (!sk_config_embedded(&cfg))
@@ -415,6 +546,28 @@ int main(int argc, char **argv)
         goto stop;
     }
     d.cap_batch = (size_t)cfg.batch_size;
+    d.metrics = sk_metrics_new(&cfg);
+    if (!d.metrics) {
+        sk_log_msg(SK_LOG_ERROR, "daemon", "out of memory");
+        goto stop;
+    }
+    sk_metrics_rules(d.metrics, d.rules.version, false, false);
+    sk_metrics_publish(&d, true);
+    if (strcmp(cfg.metrics_listen, SK_HTTP_ADMIN_OFF) != 0) {
+        sk_http_admin_handlers_t h = {sk_metrics_ready, sk_metrics_render,
+                                      d.metrics};
+        http =
+            sk_http_admin_start(cfg.metrics_listen, &h, errstr, sizeof errstr);
+        if (!http)
+            goto start_error;
+        sk_log(SK_LOG_INFO, "http", "serving /healthz, /readyz and /metrics",
+               "listen=%s port=%d", SK_LOG_Q(cfg.metrics_listen),
+               sk_http_admin_port(http));
+    }
+    if (d.no_publish)
+        sk_log_msg(SK_LOG_INFO, "daemon",
+                   "publishing nothing: no alerts, no dead letters "
+                   "(--no-publish)");
     if (sk_config_embedded(&cfg) &&
         start_embedded(&d, errstr, sizeof errstr) != SK_OK)
         goto start_error;
@@ -430,7 +583,8 @@ int main(int argc, char **argv)
            "brokers=%s inputs=%d alerts=%s dlq=%s", SK_LOG_Q(d.brokers),
            cfg.n_inputs, cfg.alerts_topic, cfg.dlq_topic);
 
-    run(&d);
+    d.replay.started_ms = sk_clock_mono_ms();
+    caught_up = run(&d);
     status = d.fatal ? 2 : 0;
     if (d.fatal)
         sk_log(SK_LOG_ERROR, "daemon", "stopping after a fatal error",
@@ -443,8 +597,15 @@ start_error:
                SK_LOG_Q(errstr));
     status = sk_signals_stop_requested() ? 0 : 1;
 stop:
+    sk_metrics_stopping(d.metrics);
     shutdown_daemon(&d);
     log_stats(&d, "stopped");
+    if (caught_up)
+        sk_replay_summary(&d, stdout);
+    sk_http_admin_stop(http);
+    sk_metrics_destroy(d.metrics);
+    d.metrics = NULL;
+    sk_replay_free(&d.replay);
     goto out;
 
 config_error:

@@ -93,7 +93,7 @@ int sk_pipeline_take_alerts(sk_daemon_t *d, sk_cache_entry_t *e)
 
     for (size_t i = 0; i < d->alerts.n && rc == SK_OK; i++) {
         const sk_alert_t *a = &d->alerts.v[i];
-        if (horizon >= 0 && a->ts_ms < d->now_ms - horizon) {
+        if (d->no_publish || (horizon >= 0 && a->ts_ms < d->now_ms - horizon)) {
             d->bstats.suppressed++;
             continue;
         }
@@ -215,8 +215,8 @@ int sk_pipeline_load(sk_daemon_t *d, sk_cache_entry_t **entries, size_t n,
     }
     for (i = 0; i < n; i++)
         memcpy(d->loads[i].id, entries[i]->id, sizeof d->loads[i].id);
-    if (sk_redis_load_many(d->redis, &d->rules, d->loads, n, errstr, errlen) !=
-        SK_OK)
+    if (SK_REDIS_TIMED(d, sk_redis_load_many(d->redis, &d->rules, d->loads, n,
+                                             errstr, errlen)) != SK_OK)
         goto fail;
     for (i = 0; i < n; i++) {
         sk_redis_stored_t *it = &d->loads[i];
@@ -323,9 +323,19 @@ static int process(sk_daemon_t *d, char *errstr, size_t errlen)
             return SK_ERR;
         }
         if (m->offset <= sk_account_position(e->acct, topic, m->partition)) {
+            /* Applied before a crash or a failed flush: the hash holds
+             * it, but the index and due round after the hash may not
+             * have run.  Write the account again (the same state) so
+             * its indexes and due time are there: nothing else would
+             * put a silent account back on the schedule. */
             d->bstats.replayed++;
+            e->state_dirty = true;
+            if (sk_pipeline_touch(d, e) != SK_OK)
+                goto oom;
             continue;
         }
+        if (sk_retention_renew(d, e, &b->ev) != SK_OK)
+            goto oom;
         sk_alerts_clear(&d->alerts);
         rc = sk_account_apply(e->acct, &d->rules, &b->ev, &d->alerts);
         if (rc == SK_ERR)
@@ -335,7 +345,7 @@ static int process(sk_daemon_t *d, char *errstr, size_t errlen)
         } else {
             d->bstats.applied++;
             if (b->ev.ts_ms < d->now_ms - d->cfg->late_grace_ms)
-                d->bstats.late++;
+                sk_daemon_count_late(d, topic);
         }
         sk_account_set_position(e->acct, topic, m->partition, m->offset);
         e->state_dirty = true;
@@ -373,7 +383,7 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
         w->gen = e->gen;
         w->outbox = e->outbox.n ? e->outbox.buf : NULL;
         w->outbox_len = e->outbox.n ? e->outbox.len : 0;
-        w->due_ms = sk_account_next_due_ms(e->acct, &d->rules);
+        w->due_ms = sk_retention_due_ms(d, e->acct);
         w->prev_health = e->indexed_health;
         w->prev_flags = e->indexed_flags;
         w->prev_customer = e->indexed_customer;
@@ -381,8 +391,9 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
         d->confirm_entries[nw] = e;
         nw++;
     }
-    if (sk_redis_write_accounts(d->redis, &d->rules, d->writes, nw, errstr,
-                                errlen) != SK_OK)
+    if (SK_REDIS_TIMED(d,
+                       sk_redis_write_accounts(d->redis, &d->rules, d->writes,
+                                               nw, errstr, errlen)) != SK_OK)
         return SK_ERR;
     for (size_t i = 0; i < nw; i++) {
         sk_cache_entry_t *e = d->confirm_entries[i];
@@ -429,12 +440,12 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
             continue;
         d->confirms[nc].id = e->id;
         d->confirms[nc].gen = e->gen;
-        d->confirms[nc].due_ms = sk_account_next_due_ms(e->acct, &d->rules);
+        d->confirms[nc].due_ms = sk_retention_due_ms(d, e->acct);
         d->confirm_entries[nc] = e;
         nc++;
     }
-    if (sk_redis_confirm_outboxes(d->redis, d->confirms, nc, errstr, errlen) !=
-        SK_OK)
+    if (SK_REDIS_TIMED(d, sk_redis_confirm_outboxes(d->redis, d->confirms, nc,
+                                                    errstr, errlen)) != SK_OK)
         return SK_ERR;
     for (size_t i = 0; i < nc; i++) {
         if (d->confirms[i].cleared) {
@@ -463,6 +474,8 @@ void sk_pipeline_finish(sk_daemon_t *d)
     t->duplicates += b->duplicates;
     t->replayed += b->replayed;
     t->late += b->late;
+    for (int k = 0; k < SK_CONFIG_MAX_INPUTS; k++)
+        t->late_by_input[k] += b->late_by_input[k];
     t->suppressed += b->suppressed;
     t->evaluated += b->evaluated;
     memset(b, 0, sizeof *b);

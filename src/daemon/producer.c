@@ -47,6 +47,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     d->outstanding--;
     if (!m->err && rec->kind == SK_DELIVERY_ALERT)
         d->stats.alerts++;
+    sk_daemon_count_delivery(d, m, rec->kind == SK_DELIVERY_ALERT);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -170,6 +171,8 @@ static void produce(sk_daemon_t *d, size_t idx)
     if (err) {
         rec->pending = false;
         rec->err = err;
+        if (rec->kind == SK_DELIVERY_ALERT)
+            d->stats.alerts_failed++;
         return;
     }
     rec->pending = true;
@@ -185,6 +188,13 @@ void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
 
     if (d->batch[i].dlq_sent)
         return;
+    if (d->no_publish) {
+        /* a replay: counted and logged, never produced */
+        d->batch[i].dlq_sent = true;
+        d->stats.dead_lettered++;
+        sk_daemon_count_dead_letter(d, reason);
+        return;
+    }
     rec = new_record(d, &idx);
     if (!rec) {
         /* cannot track it: leave it for the retry of the batch */
@@ -197,6 +207,7 @@ void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
     snprintf(rec->error, sizeof rec->error, "%s", error);
     d->batch[i].dlq_sent = true;
     d->stats.dead_lettered++;
+    sk_daemon_count_dead_letter(d, reason);
     produce(d, idx);
 }
 

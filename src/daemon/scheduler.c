@@ -22,7 +22,9 @@
  *    daemon runs (a demo, a producer catching up) is never overtaken by
  *    the wall clock between two of its events.  Silent accounts, the
  *    ones this is for, have been quiet for days.
- * Evaluated accounts are flushed exactly like the event path's.
+ * Evaluated accounts are flushed exactly like the event path's.  An
+ * account silent for longer than retention.silent_ttl is erased instead
+ * (retention.h): the write path made it due at that moment.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -126,6 +128,14 @@ static int page(sk_daemon_t *d, char (*ids)[SK_ACCOUNT_MAX + 1], size_t n,
                 sk_cache_remove(d->cache, e);
             continue;
         }
+        /* Past retention.silent_ttl: erased, not evaluated (alerts left
+         * in an outbox go out first, on this tick's write). */
+        if (!e->pinned && e->outbox.n == 0 &&
+            sk_retention_expired(d, e->acct, d->now_ms)) {
+            if (sk_retention_erase(d, e, errstr, errlen) != SK_OK)
+                return SK_ERR;
+            continue;
+        }
         if (evaluate(d, e) != SK_OK) {
             snprintf(errstr, errlen, "out of memory");
             return SK_ERR;
@@ -153,8 +163,9 @@ int sk_scheduler_tick(sk_daemon_t *d)
     for (int pg = 0; pg < MAX_PAGES && taken < limit; pg++) {
         size_t n = 0,
                want = limit - taken < per_page ? limit - taken : per_page;
-        if (sk_redis_due(d->redis, d->now_ms, offset, want, ids, &n, errstr,
-                         sizeof errstr) != SK_OK)
+        if (SK_REDIS_TIMED(d, sk_redis_due(d->redis, d->now_ms, offset, want,
+                                           ids, &n, errstr, sizeof errstr)) !=
+            SK_OK)
             goto fail;
         if (page(d, ids, n, &skipped, errstr, sizeof errstr) != SK_OK)
             goto fail;
@@ -182,8 +193,17 @@ int sk_scheduler_tick(sk_daemon_t *d)
     }
 fail:
     sk_pipeline_abort(d);
-    sk_log(SK_LOG_WARN, "scheduler",
-           "tick failed; the due accounts stay due and are tried again",
-           "error=%s", SK_LOG_Q(errstr));
+    {
+        /* A tick fails every interval while Redis is down: a few lines a
+         * minute say so. */
+        static sk_log_limit_t fail_lines;
+        uint64_t held;
+        if (sk_log_limit_pass(&fail_lines, 3, 60000, &held))
+            sk_log(SK_LOG_WARN, "scheduler",
+                   "tick failed; the due accounts stay due and are tried "
+                   "again",
+                   "error=%s failures_not_logged=%" PRIu64, SK_LOG_Q(errstr),
+                   held);
+    }
     return SK_ERR;
 }

@@ -6,6 +6,9 @@
  * through the same function) never interleave mid-line.  Timestamps are
  * wall-clock UTC with milliseconds: they say when the line was written,
  * which is not the event time the daemon may be told to use in tests.
+ * Floods are the callers' to bound, with a limiter per call site
+ * (sk_log_limit_pass): the first lines of a burst are written, the rest
+ * counted and reported with the next line written.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,6 +147,29 @@ void sk_log(sk_log_level_t level, const char *component, const char *msg,
     va_start(ap, fmt);
     write_line(level, component, msg, fmt, ap);
     va_end(ap);
+}
+
+int sk_log_limit_pass(sk_log_limit_t *l, int per_window, int64_t window_ms,
+                      uint64_t *held)
+{
+    struct timespec now;
+    int64_t ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    *held = 0;
+    if (l->window_start_ms == 0 || ms - l->window_start_ms >= window_ms) {
+        l->window_start_ms = ms;
+        l->lines = 0;
+    }
+    if (l->lines >= per_window) {
+        l->held++;
+        return 0;
+    }
+    l->lines++;
+    *held = l->held;
+    l->held = 0;
+    return 1;
 }
 
 void sk_log_msg(sk_log_level_t level, const char *component, const char *msg)

@@ -11,6 +11,7 @@
 #define SK_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum sk_log_level {
     SK_LOG_DEBUG,
@@ -50,6 +51,27 @@ void sk_log_msg(sk_log_level_t level, const char *component, const char *msg);
  * @returns @p buf.
  */
 const char *sk_log_quote(char *buf, size_t len, const char *s);
+
+/**
+ * A limit on how often one kind of line is written: at most `per_window`
+ * lines per `window_ms`, then silence until the window ends.  Not
+ * thread-safe: one limiter per call site, used by one thread (or under
+ * the caller's lock).  Zero-initialise it.
+ */
+typedef struct sk_log_limit {
+    int64_t window_start_ms; /**< monotonic start of the current window */
+    int lines;               /**< lines written in it */
+    uint64_t held;           /**< lines held back since the last report */
+} sk_log_limit_t;
+
+/**
+ * @brief Whether a line may be written now under @p l.
+ * @param held when a line is allowed after some were held back, receives
+ *        their count (the caller adds it to its line: "held=N"), else 0.
+ * @returns 1 to write the line, 0 to drop it (it is counted).
+ */
+int sk_log_limit_pass(sk_log_limit_t *l, int per_window, int64_t window_ms,
+                      uint64_t *held);
 
 /** A quoted value in a temporary that lives until the end of the statement's block. */
 #define SK_LOG_Q(s) sk_log_quote((char[320]){0}, 320, (s))

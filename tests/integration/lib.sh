@@ -28,6 +28,10 @@ SK_SOURCE_DIR=${SK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pw
 SK_BIN=${SK_BIN:-$SK_SOURCE_DIR/build}
 SK_TEST_NAME=${SK_TEST_NAME:-$(basename "$0" .sh)}
 export SK_SOURCE_DIR SK_BIN SK_TEST_NAME
+# Daemons started by tests serve no HTTP unless the test asks for it
+# (--metrics-listen 127.0.0.1:PORT), so tests running side by side never
+# compete for the default port 9187.
+export SCOREKEEPER_METRICS_LISTEN=${SCOREKEEPER_METRICS_LISTEN:-off}
 
 SK_PIDS=()
 

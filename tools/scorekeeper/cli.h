@@ -23,6 +23,7 @@ int sk_cmd_sample(int argc, char **argv);
 int sk_cmd_lag(int argc, char **argv);
 int sk_cmd_dlq(int argc, char **argv);
 int sk_cmd_forget(int argc, char **argv);
+int sk_cmd_replay(int argc, char **argv);
 
 /**
  * @brief The rules file to use: @p flag if given, else $SCOREKEEPER_RULES,

@@ -28,6 +28,7 @@ static const command_t commands[] = {
     {"lag", sk_cmd_lag, "how far a consumer group is behind, per partition"},
     {"dlq", sk_cmd_dlq, "inspect dead letters, or re-drive them to their topic"},
     {"forget", sk_cmd_forget, "erase one account from Redis"},
+    {"replay", sk_cmd_replay, "replay the topics into a fresh key prefix"},
 };
 
 static void usage(FILE *out)
@@ -37,7 +38,18 @@ static void usage(FILE *out)
                  "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nRun `scorekeeper COMMAND --help` for a command's options.\n");
+    fprintf(
+        out,
+        "\nRun `scorekeeper COMMAND --help` for a command's options.\n\n"
+        "The commands find Kafka and Redis as scorekeeperd does, from "
+        "the same\nenvironment when their flags are not given: "
+        "SCOREKEEPER_BROKERS,\nSCOREKEEPER_REDIS, SCOREKEEPER_REDIS_PREFIX, "
+        "SCOREKEEPER_REDIS_DB,\nSCOREKEEPER_REDIS_PASSWORD or "
+        "SCOREKEEPER_REDIS_PASSWORD_FILE (never a flag),\n"
+        "SCOREKEEPER_RULES, SCOREKEEPER_KAFKA_<NAME> (librdkafka "
+        "properties).\n\n"
+        "Exit status: 0 success, 1 error, 2 usage, 3 some input was "
+        "invalid.\n");
 }
 
 const char *sk_cli_rules_path(const char *flag)
