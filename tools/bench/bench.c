@@ -610,7 +610,7 @@ static void usage(FILE *out)
             "Runs scorekeeperd against its own mock Kafka cluster and "
             "redis-server and\nprints throughput, Redis cost, alert latency "
             "and memory beside a plain\nconsumer's ceiling.  Defaults: N = "
-            "2000000, K = 100000, S = 1, P = 64,\nlatency phase 10 s, "
+            "2000000, K = 100000, S = 1, P = 128,\nlatency phase 10 s, "
             "daemon ./scorekeeperd beside this program.\n");
 }
 
@@ -663,7 +663,7 @@ static char *sibling(const char *argv0, const char *name)
 int main(int argc, char **argv)
 {
     bench_opts_t o = {.events = 2000000, .accounts = 100000, .seed = 1,
-                      .partitions = 64, .latency_seconds = 10,
+                      .partitions = 128, .latency_seconds = 10,
                       .rules = "deploy/rules.yaml",
                       .redis_server = "redis-server"};
     parse(argc, argv, &o);

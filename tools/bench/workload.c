@@ -2,15 +2,19 @@
  * workload.c - the benchmark's event generator (see workload.h).
  *
  * A 64-bit LCG drives every choice, so a seed reproduces the stream
- * exactly.  Account ranks are drawn log-uniformly (P(rank r) ~ 1/(r+1)),
- * a Zipf-like skew with exponent 1: a few accounts are very busy, most
- * see a handful of events, as in a real customer base.
+ * exactly.  Account ranks follow a Zipf-Mandelbrot law with exponent 1,
+ * P(rank r) ~ 1 / (r + SKEW_OFFSET): the busiest accounts see dozens of
+ * times the events of the median one, as in a real customer base, while
+ * no single account (whose events all land on one partition) outgrows
+ * what the mock cluster keeps per partition.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "workload.h"
+
+#define SKEW_OFFSET 100.0
 
 static uint64_t next_u64(sk_workload_t *w)
 {
@@ -36,7 +40,7 @@ void sk_workload_init(sk_workload_t *w, uint64_t events, uint64_t accounts,
     w->events = events;
     w->span_ms = 60 * SK_DAY_MS;
     w->start_ms = end_ms - w->span_ms;
-    w->log_k = log((double)w->accounts + 1);
+    w->log_k = log(1 + (double)w->accounts / SKEW_OFFSET);
 }
 
 /* The mix, in parts per thousand. */
@@ -88,7 +92,9 @@ static const char *const depts[] = {"sales", "ops", "finance", "it", "hr"};
 static void fill_event(sk_workload_t *w, sk_event_t *ev)
 {
     memset(ev, 0, sizeof *ev);
-    uint64_t rank = (uint64_t)(exp(uniform(w) * w->log_k)) - 1;
+    /* Inverse of the law's distribution function. */
+    uint64_t rank =
+        (uint64_t)(SKEW_OFFSET * (exp(uniform(w) * w->log_k) - 1));
     if (rank >= w->accounts)
         rank = w->accounts - 1;
     snprintf(ev->account, sizeof ev->account, "acct-%06llu",

@@ -25,7 +25,7 @@ typedef struct sk_workload {
     uint64_t next;     /**< index of the next event */
     int64_t start_ms;  /**< event time of the first event */
     int64_t span_ms;   /**< event time covered by N events */
-    double log_k;      /**< log(K + 1), for the skew */
+    double log_k;      /**< log(1 + K / offset), for the skew */
 } sk_workload_t;
 
 /** One generated message: a valid event, or bytes that are not one. */
