@@ -9,13 +9,27 @@
  * free loopback ports itself, so tests can run side by side.  The
  * signal handler only clears a run flag; the main loop notices within a
  * fraction of a second and tears the cluster down in order.
+ *
+ * Faults can only be injected by the process that owns the cluster, so
+ * --control FILE (a FIFO, made with mkfifo) takes commands, one a line:
+ * brokers down and up, request errors, the group coordinator, partition
+ * leaders, broker latency.  Each command is answered on stdout with one
+ * line, "control N ok CMD" or "control N error CMD: WHY" (N counts the
+ * commands from 1), so a test knows when its fault is in place.  The
+ * FIFO is opened read-write, so writers coming and going never make it
+ * reach end-of-file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
@@ -50,7 +64,24 @@ static void usage(FILE *out)
             "                         (default %s)\n"
             "  --bootstrap-file FILE  also write the bootstrap address to "
             "FILE\n"
-            "  --help                 this text\n",
+            "  --control FILE         read fault commands, one a line, from "
+            "FILE (a FIFO);\n"
+            "                         each is answered on stdout with "
+            "\"control N ok|error ...\"\n"
+            "  --help                 this text\n\n"
+            "Control commands (brokers are numbered from 1):\n"
+            "  broker-down ID | broker-up ID     a broker stops/starts "
+            "answering\n"
+            "  request-errors API COUNT ERROR    the next COUNT API requests "
+            "fail with ERROR\n"
+            "                                    (e.g. Produce 5 "
+            "NOT_LEADER_FOR_PARTITION)\n"
+            "  clear-errors API                  drop the errors still "
+            "queued for API\n"
+            "  coordinator group|transaction KEY ID   move a coordinator to "
+            "broker ID\n"
+            "  leader TOPIC PARTITION ID         move a partition's leader\n"
+            "  rtt ID MS                         delay a broker's answers\n",
             MAX_BROKERS, DEFAULT_TOPICS);
 }
 
@@ -164,6 +195,219 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const topic_spec_t *specs,
     return 0;
 }
 
+/* ---- the control channel ------------------------------------------- */
+
+/* Kafka protocol API keys by name, for request-errors. */
+static const struct api_key {
+    const char *name;
+    int16_t key;
+} api_keys[] = {
+    {"Produce", 0},           {"Fetch", 1},
+    {"ListOffsets", 2},       {"Metadata", 3},
+    {"OffsetCommit", 8},      {"OffsetFetch", 9},
+    {"FindCoordinator", 10},  {"JoinGroup", 11},
+    {"Heartbeat", 12},        {"LeaveGroup", 13},
+    {"SyncGroup", 14},        {"DescribeGroups", 15},
+    {"ListGroups", 16},       {"ApiVersions", 18},
+    {"InitProducerId", 22},   {"AddPartitionsToTxn", 24},
+    {"AddOffsetsToTxn", 25},  {"EndTxn", 26},
+    {"TxnOffsetCommit", 28},  {"OffsetDelete", 47},
+};
+
+/** The command channel: a FIFO read without blocking, line by line. */
+typedef struct control {
+    int fd;              /**< open FIFO, -1 without --control */
+    char buf[1024];      /**< bytes of a line not yet complete */
+    size_t len;          /**< their count */
+    bool overlong;       /**< the current line did not fit: skip it */
+    unsigned long count; /**< commands answered */
+} control_t;
+
+static int parse_api(const char *text, int16_t *key)
+{
+    int n;
+    for (size_t i = 0; i < sizeof api_keys / sizeof *api_keys; i++) {
+        if (strcasecmp(text, api_keys[i].name) == 0) {
+            *key = api_keys[i].key;
+            return 0;
+        }
+    }
+    if (parse_int(text, 0, 1000, &n) != 0)
+        return -1;
+    *key = (int16_t)n;
+    return 0;
+}
+
+/* An error code by librdkafka's name (NOT_LEADER_FOR_PARTITION, with or
+ * without the RD_KAFKA_RESP_ERR_ prefix) or by number. */
+static int parse_error(const char *text, rd_kafka_resp_err_t *err)
+{
+    const struct rd_kafka_err_desc *descs;
+    size_t cnt;
+    int n;
+
+    if (strncmp(text, "RD_KAFKA_RESP_ERR_", 18) == 0)
+        text += 18;
+    rd_kafka_get_err_descs(&descs, &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        if (descs[i].name && strcasecmp(descs[i].name, text) == 0) {
+            *err = descs[i].code;
+            return 0;
+        }
+    }
+    if (parse_int(text, -200, 1000, &n) != 0)
+        return -1;
+    *err = (rd_kafka_resp_err_t)n;
+    return 0;
+}
+
+/* Carry out one command line.  @returns 0, or -1 with @p why. */
+static int run_command(rd_kafka_mock_cluster_t *mc, int brokers, char *line,
+                       char *why, size_t whylen)
+{
+    char *argv[6], *save = NULL;
+    int argc = 0, broker = 0, n = 0;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int16_t api;
+
+    for (char *tok = strtok_r(line, " \t\r", &save); tok && argc < 6;
+         tok = strtok_r(NULL, " \t\r", &save))
+        argv[argc++] = tok;
+    if (argc == 0) {
+        snprintf(why, whylen, "empty command");
+        return -1;
+    }
+#define NEED(k)                                                                \
+    do {                                                                       \
+        if (argc != (k)) {                                                     \
+            snprintf(why, whylen, "%s takes %d argument%s", argv[0], (k)-1,    \
+                     (k) == 2 ? "" : "s");                                     \
+            return -1;                                                         \
+        }                                                                      \
+    } while (0)
+#define BROKER(text)                                                           \
+    do {                                                                       \
+        if (parse_int((text), 1, brokers, &broker) != 0) {                     \
+            snprintf(why, whylen, "broker must be 1..%d", brokers);            \
+            return -1;                                                         \
+        }                                                                      \
+    } while (0)
+    if (strcmp(argv[0], "broker-down") == 0 ||
+        strcmp(argv[0], "broker-up") == 0) {
+        NEED(2);
+        BROKER(argv[1]);
+        err = argv[0][7] == 'd' ? rd_kafka_mock_broker_set_down(mc, broker)
+                                : rd_kafka_mock_broker_set_up(mc, broker);
+    } else if (strcmp(argv[0], "request-errors") == 0) {
+        rd_kafka_resp_err_t code, *codes;
+        NEED(4);
+        if (parse_api(argv[1], &api) != 0 ||
+            parse_int(argv[2], 1, 100000, &n) != 0 ||
+            parse_error(argv[3], &code) != 0) {
+            snprintf(why, whylen,
+                     "request-errors API COUNT ERROR: an API name or key, "
+                     "1..100000, an error name or code");
+            return -1;
+        }
+        codes = malloc((size_t)n * sizeof *codes);
+        if (!codes) {
+            snprintf(why, whylen, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            codes[i] = code;
+        rd_kafka_mock_push_request_errors_array(mc, api, (size_t)n, codes);
+        free(codes);
+    } else if (strcmp(argv[0], "clear-errors") == 0) {
+        NEED(2);
+        if (parse_api(argv[1], &api) != 0) {
+            snprintf(why, whylen, "unknown API %s", argv[1]);
+            return -1;
+        }
+        rd_kafka_mock_clear_request_errors(mc, api);
+    } else if (strcmp(argv[0], "coordinator") == 0) {
+        NEED(4);
+        if (strcmp(argv[1], "group") != 0 &&
+            strcmp(argv[1], "transaction") != 0) {
+            snprintf(why, whylen, "coordinator type is group or transaction");
+            return -1;
+        }
+        BROKER(argv[3]);
+        err = rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], broker);
+    } else if (strcmp(argv[0], "leader") == 0) {
+        NEED(4);
+        if (parse_int(argv[2], 0, MAX_PARTITIONS - 1, &n) != 0) {
+            snprintf(why, whylen, "partition must be 0..%d",
+                     MAX_PARTITIONS - 1);
+            return -1;
+        }
+        BROKER(argv[3]);
+        err = rd_kafka_mock_partition_set_leader(mc, argv[1], n, broker);
+    } else if (strcmp(argv[0], "rtt") == 0) {
+        NEED(3);
+        BROKER(argv[1]);
+        if (parse_int(argv[2], 0, 600000, &n) != 0) {
+            snprintf(why, whylen, "rtt is 0..600000 ms");
+            return -1;
+        }
+        err = rd_kafka_mock_broker_set_rtt(mc, broker, n);
+    } else {
+        snprintf(why, whylen, "unknown command (see --help)");
+        return -1;
+    }
+#undef BROKER
+#undef NEED
+    if (err) {
+        snprintf(why, whylen, "%s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+static void answer(control_t *c, rd_kafka_mock_cluster_t *mc, int brokers,
+                   const char *line)
+{
+    char copy[sizeof c->buf], why[256];
+
+    snprintf(copy, sizeof copy, "%s", line);
+    c->count++;
+    if (run_command(mc, brokers, copy, why, sizeof why) == 0) {
+        printf("control %lu ok %s\n", c->count, line);
+        fprintf(stderr, "sk-mockcluster: control: %s\n", line);
+    } else {
+        printf("control %lu error %s: %s\n", c->count, line, why);
+        fprintf(stderr, "sk-mockcluster: control: %s: %s\n", line, why);
+    }
+    fflush(stdout);
+}
+
+/* Read what the FIFO holds and answer every complete line. */
+static void control_read(control_t *c, rd_kafka_mock_cluster_t *mc,
+                         int brokers)
+{
+    char chunk[512];
+    ssize_t got;
+
+    while ((got = read(c->fd, chunk, sizeof chunk)) > 0) {
+        for (ssize_t i = 0; i < got; i++) {
+            char ch = chunk[i];
+            if (ch == '\n') {
+                c->buf[c->len] = '\0';
+                if (c->overlong)
+                    answer(c, mc, brokers, "(line too long)");
+                else if (c->len > 0)
+                    answer(c, mc, brokers, c->buf);
+                c->len = 0;
+                c->overlong = false;
+            } else if (c->len + 1 < sizeof c->buf) {
+                c->buf[c->len++] = ch;
+            } else {
+                c->overlong = true;
+            }
+        }
+    }
+}
+
 /* Write "@p bootstrap\n" to @p path through a temporary file and a
  * rename, so a reader polling for the file never sees half of it. */
 static int write_bootstrap_file(const char *path, const char *bootstrap)
@@ -206,12 +450,15 @@ int main(int argc, char **argv)
         {"brokers", required_argument, NULL, 'b'},
         {"topics", required_argument, NULL, 't'},
         {"bootstrap-file", required_argument, NULL, 'f'},
+        {"control", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int brokers = 1;
     const char *topics = DEFAULT_TOPICS;
     const char *bootstrap_file = NULL;
+    const char *control_path = NULL;
+    control_t control = {.fd = -1};
     int c;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
@@ -227,6 +474,9 @@ int main(int argc, char **argv)
             break;
         case 'f':
             bootstrap_file = optarg;
+            break;
+        case 'c':
+            control_path = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -286,18 +536,36 @@ int main(int argc, char **argv)
 
     if (bootstrap_file && write_bootstrap_file(bootstrap_file, bootstrap) != 0)
         goto cleanup;
+    /* Read-write: the FIFO then always has a writer (us), so it never
+     * reads as end-of-file between two tests' commands. */
+    if (control_path) {
+        control.fd = open(control_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (control.fd < 0) {
+            fprintf(stderr, "sk-mockcluster: --control %s: %s\n",
+                    control_path, strerror(errno));
+            goto cleanup;
+        }
+    }
     printf("bootstrap=%s\n", bootstrap);
     fflush(stdout);
     fprintf(stderr, "sk-mockcluster: %d broker%s at %s; SIGTERM stops it\n",
             brokers, brokers == 1 ? "" : "s", bootstrap);
 
     while (running) {
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        if (control.fd >= 0) {
+            struct pollfd pfd = {.fd = control.fd, .events = POLLIN};
+            if (poll(&pfd, 1, 100) > 0)
+                control_read(&control, mc, brokers);
+        } else {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
     }
     fprintf(stderr, "sk-mockcluster: stopping\n");
     status = 0;
 cleanup:
+    if (control.fd >= 0)
+        close(control.fd);
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     if (rk)

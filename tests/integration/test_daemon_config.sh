@@ -73,6 +73,24 @@ expect_error "a code-loading property" "plugin.library.paths is refused" check -
 expect_error "a secret on the command line" "sasl.password holds a secret" check -X sasl.password=x
 expect_error "a weakened guarantee" "acks is fixed to all" check -X acks=1
 expect_error "a weakened guarantee" "enable.auto.commit is fixed" check -X enable.auto.commit=true
+# Every way in for code-running properties, every fixed property.
+expect_error "a code-loading property on the command line" "plugin.library.paths is refused" \
+    check -X plugin.library.paths=/tmp/x.so
+expect_error "a code-loading property from the environment" "plugin.library.paths is refused" \
+    env SCOREKEEPER_KAFKA_PLUGIN_LIBRARY_PATHS=/tmp/x.so "$SKD" --rules "$R" --check-config
+printf 'kafka:\n  sasl.kerberos.kinit.cmd: "touch %s/pwned"\n' "$T" >"$T/kinit.yaml"
+expect_error "a command-running property" "sasl.kerberos.kinit.cmd is refused" check --config "$T/kinit.yaml"
+expect_error "a command-running property on the command line" "sasl.kerberos.kinit.cmd is refused" \
+    check -X "sasl.kerberos.kinit.cmd=touch $T/pwned"
+expect_error "an OpenSSL engine" "ssl.engine.location is refused" check -X ssl.engine.location=/tmp/e.so
+[ -e "$T/pwned" ] && sk_fail "a refused command ran"
+expect_error "a key password on the command line" "ssl.key.password holds a secret" check -X ssl.key.password=x
+expect_error "a client secret on the command line" "sasl.oauthbearer.client.secret holds a secret" \
+    check -X sasl.oauthbearer.client.secret=x
+for fixed in enable.idempotence=false enable.auto.offset.store=true isolation.level=read_uncommitted \
+    enable.partition.eof=false group.id=other; do
+    expect_error "a weakened guarantee" "${fixed%%=*} is fixed" check -X "$fixed"
+done
 expect_error "cooperative rebalancing" "cooperative-sticky is not supported" \
     check -X partition.assignment.strategy=cooperative-sticky
 expect_error "an unknown property" "foo.bar" check -X foo.bar=1

@@ -37,6 +37,27 @@ for want in 'topic "telemetry" with 6 partitions' 'topic "billing" with 6 partit
     sk_assert_contains "$(cat "$T/metadata2")" "$want" "default topic"
 done
 
+# the control channel: one answer line per command, in order
+mkfifo "$T/ctl" || sk_fail "mkfifo failed"
+sk_start_mock --brokers 3 --topics "in:2" --control "$T/ctl"
+out=$(grep -lx "bootstrap=$SK_BROKERS" "$T"/mock.?????? | head -1)
+printf '%s\n' "broker-down 2" "broker-up 2" "request-errors Produce 3 NOT_LEADER_FOR_PARTITION" \
+    "coordinator group g 3" "leader in 1 3" "rtt 1 5" "clear-errors Produce" \
+    "broker-down 4" "request-errors Nope 1 X" "bogus" >"$T/ctl"
+sk_wait_for "grep -q '^control 10 ' '$out'" 30 || sk_fail "the control commands were not all answered"
+sk_assert_eq "control 1 ok broker-down 2
+control 2 ok broker-up 2
+control 3 ok request-errors Produce 3 NOT_LEADER_FOR_PARTITION
+control 4 ok coordinator group g 3
+control 5 ok leader in 1 3
+control 6 ok rtt 1 5
+control 7 ok clear-errors Produce" "$(grep '^control' "$out" | head -7)" "control answers"
+sk_assert_contains "$(grep '^control 8 ' "$out")" "error broker-down 4: broker must be 1..3" "bad broker"
+sk_assert_contains "$(grep '^control 9 ' "$out")" "error request-errors Nope" "bad API"
+sk_assert_contains "$(grep '^control 10 ' "$out")" "error bogus: unknown command" "unknown command"
+kcat -L -b "$SK_BROKERS" -t in >"$T/metadata3" || sk_fail "kcat -L after the commands failed"
+sk_assert_contains "$(cat "$T/metadata3")" "partition 1, leader 3" "leader moved"
+
 # usage errors
 for args in "--brokers 0" "--brokers 17" "--topics a:0" "--topics a:x" \
     "--topics bad/name:1" "--topics ," "--nope" "extra"; do
