@@ -68,6 +68,15 @@ typedef struct bench_opts {
 } bench_opts_t;
 
 static const char *tmpdir;
+static pid_t children[2]; /* redis-server and scorekeeperd, stopped at exit */
+
+static void stop(pid_t pid);
+
+static void stop_children(void)
+{
+    for (int i = 0; i < 2; i++)
+        stop(children[i]);
+}
 
 static void die(const char *fmt, ...)
 {
@@ -135,7 +144,7 @@ static pid_t spawn(char *const argv[], const char *log)
 
 static void stop(pid_t pid)
 {
-    if (pid <= 0)
+    if (pid <= 0 || waitpid(pid, NULL, WNOHANG) == pid)
         return;
     kill(pid, SIGTERM);
     for (int i = 0; i < 100; i++) {
@@ -697,7 +706,8 @@ int main(int argc, char **argv)
     char *rargv[] = {(char *)o.redis_server, "--port", port_s, "--bind",
                      "127.0.0.1", "--save", "", "--appendonly", "no",
                      "--dir", (char *)tmpdir, NULL};
-    pid_t redis_pid = spawn(rargv, rlog);
+    atexit(stop_children);
+    pid_t redis_pid = children[0] = spawn(rargv, rlog);
     redisContext *rc = redis_connect(port);
 
     fprintf(stderr, "sk-bench: %llu events over %llu accounts, seed %llu, "
@@ -732,7 +742,7 @@ int main(int argc, char **argv)
                      "--rules", (char *)o.rules, "--backfill-horizon", "off",
                      "--allow-root", "-X", "fetch.wait.max.ms=5", NULL};
     fprintf(stderr, "sk-bench: scorekeeperd catch-up (log %s)...\n", dlog);
-    pid_t daemon_pid = spawn(dargv, dlog);
+    pid_t daemon_pid = children[1] = spawn(dargv, dlog);
     double start = 0, end = 0;
     int64_t at_start = 0, done = 0;
     double deadline = mono_s() + 1800;
@@ -766,6 +776,7 @@ int main(int argc, char **argv)
     rd_kafka_destroy(admin);
     redisFree(rc);
     stop(redis_pid);
+    children[0] = children[1] = 0;
     sk_kafka_embedded_destroy(mock);
     unlink(dlog);
     unlink(rlog);
