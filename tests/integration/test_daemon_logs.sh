@@ -38,6 +38,9 @@ MPORT=$(sk_free_port) || sk_fail "no free port"
 export SCOREKEEPER_REDIS_PASSWORD=$PW
 sk_daemon_start env-password --log-level debug --metrics-listen "127.0.0.1:$MPORT"
 sk_wait_applied "$T/events.jsonl" 60
+# The bad message follows the good ones: wait for its line too.
+sk_wait_for "grep -q 'msg=\"message dead-lettered\"' '$T/env-password.log'" 30 ||
+    sk_fail "the bad message was never dead-lettered"
 sk_wait_for "curl -fsS --max-time 10 http://127.0.0.1:$MPORT/readyz" 30 ||
     sk_fail "/readyz never 200 with an authenticated Redis"
 curl -sS --max-time 10 "http://127.0.0.1:$MPORT/readyz" >"$T/readyz.out" 2>&1
