@@ -110,4 +110,12 @@ uint64_t sk_hash64(const void *data, size_t len, uint64_t seed);
 /** The seed to start sk_hash64() chains with. */
 #define SK_HASH_SEED UINT64_C(0xcbf29ce484222325)
 
+/**
+ * @brief A hash of the id string @p id for tables and buckets: FNV-1a,
+ *        then mixed (h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33),
+ *        because FNV's low bits are weak for short, similar ids.  Stable:
+ *        the Redis layout's buckets are defined by it.
+ */
+uint64_t sk_hash_id(const char *id);
+
 #endif

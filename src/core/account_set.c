@@ -42,16 +42,6 @@ void sk_account_set_destroy(sk_account_set_t *set)
     free(set);
 }
 
-static uint64_t hash_id(const char *id)
-{
-    uint64_t h = sk_hash64(id, strlen(id), SK_HASH_SEED);
-    /* FNV's low bits are weak for short similar ids: mix before masking. */
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    return h;
-}
-
 static size_t slot_of(const sk_account_set_t *set, uint64_t h, const char *id)
 {
     size_t mask = set->cap - 1;
@@ -64,7 +54,7 @@ static size_t slot_of(const sk_account_set_t *set, uint64_t h, const char *id)
 
 sk_account_t *sk_account_set_get(const sk_account_set_t *set, const char *id)
 {
-    return set->slots[slot_of(set, hash_id(id), id)].acct;
+    return set->slots[slot_of(set, sk_hash_id(id), id)].acct;
 }
 
 static int grow(sk_account_set_t *set)
@@ -86,7 +76,7 @@ static int grow(sk_account_set_t *set)
 sk_account_t *sk_account_set_upsert(sk_account_set_t *set, const char *id,
                                     const sk_rules_t *rules)
 {
-    uint64_t h = hash_id(id);
+    uint64_t h = sk_hash_id(id);
     size_t i = slot_of(set, h, id);
     if (set->slots[i].acct)
         return set->slots[i].acct;

@@ -195,3 +195,12 @@ uint64_t sk_hash64(const void *data, size_t len, uint64_t seed)
     }
     return h;
 }
+
+uint64_t sk_hash_id(const char *id)
+{
+    uint64_t h = sk_hash64(id, strlen(id), SK_HASH_SEED);
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return h;
+}

@@ -13,16 +13,20 @@
  *    after the first failure, then no sooner than a backoff that doubles
  *    from 100 ms up to 5 s.  A call made during the backoff fails fast
  *    with the last error, so the daemon's loop decides how to wait.
- *  - Writes are pipelined (redisAppendCommandArgv, then one
- *    redisGetReply per command), one round trip per phase of a flush.
- *  - An account hash is written by one script (EVALSHA) that compares
- *    `gen` with what the writer loaded and only then HSETs every field:
- *    state, readable scores and outbox change together or not at all.
+ *  - Accounts live in SK_REDIS_BUCKETS buckets of four hashes each
+ *    (state, gen, scores, outbox), so a flush costs a few commands per
+ *    bucket, not per account: one script per bucket reads every gen of
+ *    the bucket's accounts with one HMGET, compares, and stores the
+ *    accounts that match with one HSET per hash.  Index and schedule
+ *    updates are grouped per sorted set (one ZADD and one ZREM each).
+ *    Everything is pipelined (redisAppendCommandArgv, then one
+ *    redisGetReply per command): one round trip per phase of a flush.
  *  - Nothing here logs: errors go back to the caller in errstr, and never
  *    contain the password.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #include <time.h>
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <msgpack.h>
 
 #include "redis_store.h"
@@ -39,25 +44,99 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 #define KEY_MAX (64 + SK_ACCOUNT_MAX + 32)
+/* Accounts per script call, and members per ZADD/ZREM: keeps every
+ * call well inside Lua's unpack() limit and Redis' argument buffers. */
+#define CHUNK 1000
+#define NUMBUF 48
 
-/* Store the hash only if gen is what the writer loaded.
- * KEYS[1] account hash; ARGV[1] expected gen; ARGV[2] new gen;
- * ARGV[3] "1" when the fields include an outbox, "0" to delete it;
- * ARGV[4..] field, value pairs. */
+/* Load accounts of one bucket atomically (a writer between separate
+ * reads could pair one gen with another write's state).
+ * KEYS: state, gen, outbox hashes; ARGV: account ids.
+ * Returns {states, gens, outboxes}, each in ARGV order (false: absent). */
+static const char load_script[] =
+    "return {redis.call('HMGET', KEYS[1], unpack(ARGV)),\n"
+    "        redis.call('HMGET', KEYS[2], unpack(ARGV)),\n"
+    "        redis.call('HMGET', KEYS[3], unpack(ARGV))}\n";
+
+/* Store the accounts of one bucket whose gen is what their writer
+ * loaded, and bump it: compare-and-set, many accounts per call.
+ * KEYS: state, gen, scores, outbox hashes.
+ * ARGV: 5 per account: id, expected gen, state, scores, outbox ('' for
+ * none: the field is deleted).
+ * Returns one integer per account, 1 written, 0 conflict. */
 static const char write_script[] =
-    "local g = redis.call('HGET', KEYS[1], 'gen') or '0'\n"
-    "if g ~= ARGV[1] then return 0 end\n"
-    "if ARGV[3] == '0' then redis.call('HDEL', KEYS[1], 'outbox') end\n"
-    "redis.call('HSET', KEYS[1], 'gen', ARGV[2], unpack(ARGV, 4))\n"
-    "return 1\n";
+    "local n = #ARGV / 5\n"
+    "local ids = {}\n"
+    "for i = 1, n do ids[i] = ARGV[i * 5 - 4] end\n"
+    "local gens = redis.call('HMGET', KEYS[2], unpack(ids))\n"
+    "local st, gn, sc, ob, del, done = {}, {}, {}, {}, {}, {}\n"
+    "for i = 1, n do\n"
+    "  local a = i * 5 - 4\n"
+    "  if (gens[i] or '0') == ARGV[a + 1] then\n"
+    "    local id = ARGV[a]\n"
+    "    done[i] = 1\n"
+    "    st[#st + 1] = id; st[#st + 1] = ARGV[a + 2]\n"
+    "    gn[#gn + 1] = id; gn[#gn + 1] = tostring(tonumber(ARGV[a + 1]) + 1)\n"
+    "    sc[#sc + 1] = id; sc[#sc + 1] = ARGV[a + 3]\n"
+    "    if ARGV[a + 4] ~= '' then\n"
+    "      ob[#ob + 1] = id; ob[#ob + 1] = ARGV[a + 4]\n"
+    "    else\n"
+    "      del[#del + 1] = id\n"
+    "    end\n"
+    "  else\n"
+    "    done[i] = 0\n"
+    "  end\n"
+    "end\n"
+    "if #st > 0 then\n"
+    "  redis.call('HSET', KEYS[1], unpack(st))\n"
+    "  redis.call('HSET', KEYS[2], unpack(gn))\n"
+    "  redis.call('HSET', KEYS[3], unpack(sc))\n"
+    "end\n"
+    "if #ob > 0 then redis.call('HSET', KEYS[4], unpack(ob)) end\n"
+    "if #del > 0 then redis.call('HDEL', KEYS[4], unpack(del)) end\n"
+    "return done\n";
 
-/* Delete the outbox only if gen is still the one it was written at.
- * KEYS[1] account hash; ARGV[1] gen. */
+/* Delete the outboxes of one bucket whose gen is still the one they were
+ * written at.  KEYS: gen, outbox hashes; ARGV: 2 per account: id, gen.
+ * Returns one integer per account, 1 cleared, 0 changed since. */
 static const char confirm_script[] =
-    "local g = redis.call('HGET', KEYS[1], 'gen') or '0'\n"
-    "if g ~= ARGV[1] then return 0 end\n"
-    "redis.call('HDEL', KEYS[1], 'outbox')\n"
-    "return 1\n";
+    "local n = #ARGV / 2\n"
+    "local ids = {}\n"
+    "for i = 1, n do ids[i] = ARGV[i * 2 - 1] end\n"
+    "local gens = redis.call('HMGET', KEYS[1], unpack(ids))\n"
+    "local del, done = {}, {}\n"
+    "for i = 1, n do\n"
+    "  if (gens[i] or '0') == ARGV[i * 2] then\n"
+    "    done[i] = 1; del[#del + 1] = ids[i]\n"
+    "  else\n"
+    "    done[i] = 0\n"
+    "  end\n"
+    "end\n"
+    "if #del > 0 then redis.call('HDEL', KEYS[2], unpack(del)) end\n"
+    "return done\n";
+
+enum { SCRIPT_LOAD, SCRIPT_WRITE, SCRIPT_CONFIRM, SCRIPT__COUNT };
+
+static const char *const scripts[SCRIPT__COUNT] = {load_script, write_script,
+                                                   confirm_script};
+
+/* Updates of one sorted set, gathered over a flush and sent as one ZADD
+ * and one ZREM (in chunks of CHUNK members). */
+typedef struct zgroup {
+    char key[KEY_MAX];
+    const char **add_member; /* members to add or move */
+    char (*add_score)[32];   /* their scores, as text */
+    size_t n_add, cap_add;
+    const char **rem_member; /* members to remove */
+    size_t n_rem, cap_rem;
+} zgroup_t;
+
+/* The sorted sets a write touches: score, health tiers, flags, due. */
+#define ZG_SCORE 0
+#define ZG_HEALTH 1
+#define ZG_FLAG (ZG_HEALTH + SK_HEALTH__COUNT)
+#define ZG_DUE (ZG_FLAG + SK_FLAG__COUNT)
+#define ZG__COUNT (ZG_DUE + 1)
 
 struct sk_redis {
     sk_redis_opts_t opts; /**< how to connect */
@@ -66,11 +145,18 @@ struct sk_redis {
     int64_t next_try_ms;  /**< monotonic time of the next attempt */
     bool need_noeviction; /**< check maxmemory-policy on every connect */
     bool scripts_loaded;  /**< SCRIPT LOAD done on this connection */
-    char write_sha[41];   /**< sha1 of write_script */
-    char confirm_sha[41]; /**< sha1 of confirm_script */
+    char sha[SCRIPT__COUNT][41]; /**< sha1 of each script */
     uint64_t connects;    /**< successful connections */
     char last_error[SK_ERRSTR_LEN]; /**< why the last call failed */
-    msgpack_sbuffer blob;           /**< scratch for encoding state */
+    msgpack_sbuffer blob; /**< scratch: the encoded states of a flush */
+    char *text;           /**< scratch: the scores records of a flush */
+    size_t text_len, text_cap;
+    const char **argv;    /**< scratch: arguments of one command */
+    size_t *lens;
+    size_t cap_args;
+    size_t *order;        /**< scratch: item indexes grouped by bucket */
+    size_t cap_order;
+    zgroup_t zg[ZG__COUNT]; /**< index updates of the current flush */
 };
 
 static int64_t mono_ms(void)
@@ -335,6 +421,15 @@ void sk_redis_close(sk_redis_t *r)
     if (r->ctx)
         redisFree(r->ctx);
     msgpack_sbuffer_destroy(&r->blob);
+    free(r->text);
+    free(r->argv);
+    free(r->lens);
+    free(r->order);
+    for (int g = 0; g < ZG__COUNT; g++) {
+        free(r->zg[g].add_member);
+        free(r->zg[g].add_score);
+        free(r->zg[g].rem_member);
+    }
     /* the options hold the password */
     memset(&r->opts, 0, sizeof r->opts);
     free(r);
@@ -433,24 +528,17 @@ static int ensure_scripts(sk_redis_t *r, char *errstr, size_t errlen)
         return SK_ERR;
     if (r->scripts_loaded)
         return SK_OK;
-    argv[2] = write_script;
-    if (!(rep = cmd(r, errstr, errlen, 3, argv, NULL)))
-        return SK_ERR;
-    if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
+    for (int i = 0; i < SCRIPT__COUNT; i++) {
+        argv[2] = scripts[i];
+        if (!(rep = cmd(r, errstr, errlen, 3, argv, NULL)))
+            return SK_ERR;
+        if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
+            freeReplyObject(rep);
+            return fail(r, errstr, errlen, "SCRIPT LOAD: unexpected reply");
+        }
+        memcpy(r->sha[i], rep->str, 41);
         freeReplyObject(rep);
-        return fail(r, errstr, errlen, "SCRIPT LOAD: unexpected reply");
     }
-    memcpy(r->write_sha, rep->str, 41);
-    freeReplyObject(rep);
-    argv[2] = confirm_script;
-    if (!(rep = cmd(r, errstr, errlen, 3, argv, NULL)))
-        return SK_ERR;
-    if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
-        freeReplyObject(rep);
-        return fail(r, errstr, errlen, "SCRIPT LOAD: unexpected reply");
-    }
-    memcpy(r->confirm_sha, rep->str, 41);
-    freeReplyObject(rep);
     r->scripts_loaded = true;
     return SK_OK;
 }
@@ -489,12 +577,24 @@ int sk_redis_config_get(sk_redis_t *r, const char *name, char *value,
 
 /* ---- keys ----------------------------------------------------------------- */
 
-static void key_acct(const sk_redis_t *r, const char *id, char *buf)
+int sk_redis_bucket(const char *id)
 {
-    /* A valid id and prefix always fit; the check only tells the
-     * compiler so. */
-    if (snprintf(buf, KEY_MAX, "%s:acct:{%s}", r->opts.prefix, id) >= KEY_MAX)
+    return (int)(sk_hash_id(id) % SK_REDIS_BUCKETS);
+}
+
+/* PREFIX:{NN}:WHAT, one of the hashes of bucket @p b. */
+static void key_bucket(const sk_redis_t *r, int b, const char *what,
+                       char *buf)
+{
+    if (snprintf(buf, KEY_MAX, "%s:{%02d}:%s", r->opts.prefix, b, what) >=
+        KEY_MAX)
         buf[KEY_MAX - 1] = '\0';
+}
+
+void sk_redis_bucket_prefix(const sk_redis_t *r, const char *id, char *buf,
+                            size_t len)
+{
+    snprintf(buf, len, "%s:{%02d}", r->opts.prefix, sk_redis_bucket(id));
 }
 
 static void key_score(const sk_redis_t *r, char *buf)
@@ -517,6 +617,203 @@ static void key_flag(const sk_redis_t *r, int flag, char *buf)
 static void key_due(const sk_redis_t *r, char *buf)
 {
     snprintf(buf, KEY_MAX, "%s:due", r->opts.prefix);
+}
+
+/* ---- scratch ---------------------------------------------------------------- */
+
+/* Room for @p n arguments of one command. */
+static int reserve_args(sk_redis_t *r, size_t n)
+{
+    size_t cap = r->cap_args ? r->cap_args : 64;
+    const char **argv;
+    size_t *lens;
+
+    if (n <= r->cap_args)
+        return SK_OK;
+    while (cap < n)
+        cap *= 2;
+    if (!(argv = realloc(r->argv, cap * sizeof *argv)))
+        return SK_ERR;
+    r->argv = argv;
+    if (!(lens = realloc(r->lens, cap * sizeof *lens)))
+        return SK_ERR;
+    r->lens = lens;
+    r->cap_args = cap;
+    return SK_OK;
+}
+
+/* Append printf output to the text arena; @returns its offset, or
+ * SIZE_MAX when out of memory.  Each piece ends with a NUL. */
+static size_t text_printf(sk_redis_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t text_printf(sk_redis_t *r, const char *fmt, ...)
+{
+    size_t at = r->text_len;
+
+    for (;;) {
+        size_t room = r->text_cap - r->text_len;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(r->text ? r->text + at : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return SIZE_MAX;
+        if ((size_t)n < room) {
+            r->text_len += (size_t)n + 1;
+            return at;
+        }
+        size_t cap = r->text_cap ? r->text_cap * 2 : 65536;
+        while (cap - r->text_len <= (size_t)n)
+            cap *= 2;
+        char *nt = realloc(r->text, cap);
+        if (!nt)
+            return SIZE_MAX;
+        r->text = nt;
+        r->text_cap = cap;
+    }
+}
+
+/* Append @p s to the text arena as a JSON string (quoted, escaped),
+ * without the terminating NUL: the caller continues the piece. */
+static int text_json_string(sk_redis_t *r, const char *s)
+{
+    if (text_printf(r, "\"") == SIZE_MAX)
+        return SK_ERR;
+    r->text_len--; /* continue over the NUL */
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        size_t at = c == '"' || c == '\\' ? text_printf(r, "\\%c", c)
+                    : c < 0x20            ? text_printf(r, "\\u%04x", c)
+                                          : text_printf(r, "%c", c);
+        if (at == SIZE_MAX)
+            return SK_ERR;
+        r->text_len--;
+    }
+    if (text_printf(r, "\"") == SIZE_MAX)
+        return SK_ERR;
+    r->text_len--;
+    return SK_OK;
+}
+
+/* Fill r->order with 0..n-1 grouped by the bucket of id_of(items, i);
+ * bucket b's items are r->order[start[b]] .. r->order[start[b + 1] - 1],
+ * in their original order. */
+typedef const char *(*id_of_fn)(const void *items, size_t i);
+
+static int group_by_bucket(sk_redis_t *r, const void *items, size_t n,
+                           id_of_fn id_of, size_t start[SK_REDIS_BUCKETS + 1])
+{
+    size_t fill[SK_REDIS_BUCKETS];
+
+    if (n > r->cap_order) {
+        size_t *o = realloc(r->order, n * sizeof *o);
+        if (!o)
+            return SK_ERR;
+        r->order = o;
+        r->cap_order = n;
+    }
+    memset(start, 0, (SK_REDIS_BUCKETS + 1) * sizeof *start);
+    for (size_t i = 0; i < n; i++)
+        start[sk_redis_bucket(id_of(items, i)) + 1]++;
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++)
+        start[b + 1] += start[b];
+    memcpy(fill, start, sizeof fill);
+    for (size_t i = 0; i < n; i++)
+        r->order[fill[sk_redis_bucket(id_of(items, i))]++] = i;
+    return SK_OK;
+}
+
+/* ---- sorted-set updates, grouped ------------------------------------------- */
+
+static void zg_reset(sk_redis_t *r)
+{
+    for (int g = 0; g < ZG__COUNT; g++) {
+        zgroup_t *z = &r->zg[g];
+        z->n_add = z->n_rem = 0;
+        if (g == ZG_SCORE)
+            key_score(r, z->key);
+        else if (g < ZG_FLAG)
+            key_health(r, g - ZG_HEALTH, z->key);
+        else if (g < ZG_DUE)
+            key_flag(r, g - ZG_FLAG, z->key);
+        else
+            key_due(r, z->key);
+    }
+}
+
+/* Add or move @p member (which must outlive the flush) in group @p g. */
+static int zg_add(sk_redis_t *r, int g, const char *member, const char *score)
+{
+    zgroup_t *z = &r->zg[g];
+
+    if (z->n_add == z->cap_add) {
+        size_t cap = z->cap_add ? z->cap_add * 2 : 256;
+        const char **m = realloc(z->add_member, cap * sizeof *m);
+        if (!m)
+            return SK_ERR;
+        z->add_member = m;
+        char(*sc)[32] = realloc(z->add_score, cap * sizeof *sc);
+        if (!sc)
+            return SK_ERR;
+        z->add_score = sc;
+        z->cap_add = cap;
+    }
+    z->add_member[z->n_add] = member;
+    sk_copy_str(z->add_score[z->n_add], sizeof z->add_score[0], score);
+    z->n_add++;
+    return SK_OK;
+}
+
+static int zg_rem(sk_redis_t *r, int g, const char *member)
+{
+    zgroup_t *z = &r->zg[g];
+
+    if (z->n_rem == z->cap_rem) {
+        size_t cap = z->cap_rem ? z->cap_rem * 2 : 256;
+        const char **m = realloc(z->rem_member, cap * sizeof *m);
+        if (!m)
+            return SK_ERR;
+        z->rem_member = m;
+        z->cap_rem = cap;
+    }
+    z->rem_member[z->n_rem++] = member;
+    return SK_OK;
+}
+
+/* Queue one ZADD and one ZREM per group that has any (in chunks). */
+static int zg_send(sk_redis_t *r, size_t *queued, char *errstr, size_t errlen)
+{
+    if (reserve_args(r, 2 + 2 * CHUNK) != SK_OK)
+        return fail(r, errstr, errlen, "out of memory");
+    for (int g = 0; g < ZG__COUNT; g++) {
+        zgroup_t *z = &r->zg[g];
+        for (size_t i = 0; i < z->n_add; i += CHUNK) {
+            size_t end = i + CHUNK < z->n_add ? i + CHUNK : z->n_add, argc = 0;
+            r->argv[argc++] = "ZADD";
+            r->argv[argc++] = z->key;
+            for (size_t j = i; j < end; j++) {
+                r->argv[argc++] = z->add_score[j];
+                r->argv[argc++] = z->add_member[j];
+            }
+            if (append(r, errstr, errlen, (int)argc, r->argv, NULL) != SK_OK)
+                return SK_ERR;
+            (*queued)++;
+        }
+        for (size_t i = 0; i < z->n_rem; i += CHUNK) {
+            size_t end = i + CHUNK < z->n_rem ? i + CHUNK : z->n_rem, argc = 0;
+            r->argv[argc++] = "ZREM";
+            r->argv[argc++] = z->key;
+            for (size_t j = i; j < end; j++)
+                r->argv[argc++] = z->rem_member[j];
+            if (append(r, errstr, errlen, (int)argc, r->argv, NULL) != SK_OK)
+                return SK_ERR;
+            (*queued)++;
+        }
+    }
+    return SK_OK;
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -545,19 +842,13 @@ static void stored_reset(sk_redis_stored_t *it)
     it->gen = 0;
 }
 
-/* Fill @p it from the reply to HMGET key state gen outbox. */
-static int fill_stored(sk_redis_stored_t *it, const redisReply *rep,
+/* Fill @p it from its state, gen and outbox values. */
+static int fill_stored(sk_redis_stored_t *it, const redisReply *state,
+                       const redisReply *gen, const redisReply *outbox,
                        const sk_rules_t *rules)
 {
-    const redisReply *state, *gen, *outbox;
-
     it->status = SK_OK;
     it->error[0] = '\0';
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3)
-        return SK_ERR;
-    state = rep->element[0];
-    gen = rep->element[1];
-    outbox = rep->element[2];
     it->gen = parse_gen(gen);
     if (outbox->type == REDIS_REPLY_STRING && outbox->len > 0) {
         it->outbox = malloc(outbox->len);
@@ -567,8 +858,8 @@ static int fill_stored(sk_redis_stored_t *it, const redisReply *rep,
         it->outbox_len = outbox->len;
     }
     if (state->type != REDIS_REPLY_STRING) {
-        /* No state: a new account, whatever else the hash holds.  The
-         * gen is kept so that the first write still compares. */
+        /* No state: a new account.  The gen is kept (a deleted account
+         * has none, so it reads 0) and the first write compares it. */
         return SK_OK;
     }
     it->acct = sk_state_decode(state->str, state->len, rules, it->error,
@@ -587,13 +878,49 @@ static int fill_stored(sk_redis_stored_t *it, const redisReply *rep,
     return SK_OK;
 }
 
+static const char *stored_id(const void *items, size_t i)
+{
+    return ((const sk_redis_stored_t *)items)[i].id;
+}
+
+/* Read the reply to one load script for items order[from..to). */
+static int read_load_reply(sk_redis_t *r, const sk_rules_t *rules,
+                           sk_redis_stored_t *items, size_t from, size_t to,
+                           char *errstr, size_t errlen)
+{
+    redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA load");
+    size_t n = to - from;
+    int rc = SK_OK;
+
+    if (!rep)
+        return SK_ERR;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+        freeReplyObject(rep);
+        return fail(r, errstr, errlen, "EVALSHA load: unexpected reply");
+    }
+    for (size_t k = 0; k < 3; k++)
+        if (rep->element[k]->type != REDIS_REPLY_ARRAY ||
+            rep->element[k]->elements != n) {
+            freeReplyObject(rep);
+            return fail(r, errstr, errlen, "EVALSHA load: unexpected reply");
+        }
+    for (size_t j = 0; j < n && rc == SK_OK; j++)
+        rc = fill_stored(&items[r->order[from + j]],
+                         rep->element[0]->element[j],
+                         rep->element[1]->element[j],
+                         rep->element[2]->element[j], rules);
+    freeReplyObject(rep);
+    if (rc != SK_OK)
+        snprintf(errstr, errlen, "out of memory");
+    return rc;
+}
+
 int sk_redis_load_many(sk_redis_t *r, const sk_rules_t *rules,
                        sk_redis_stored_t *items, size_t n, char *errstr,
                        size_t errlen)
 {
-    char key[KEY_MAX];
-    const char *argv[5] = {"HMGET", key, "state", "gen", "outbox"};
-    size_t i;
+    char keys[3][KEY_MAX];
+    size_t start[SK_REDIS_BUCKETS + 1], queued = 0, i;
 
     for (i = 0; i < n; i++) {
         items[i].acct = NULL;
@@ -605,27 +932,45 @@ int sk_redis_load_many(sk_redis_t *r, const sk_rules_t *rules,
     }
     if (n == 0)
         return SK_OK;
-    if (ensure(r, errstr, errlen) != SK_OK)
+    if (ensure_scripts(r, errstr, errlen) != SK_OK)
         return SK_ERR;
-    for (i = 0; i < n; i++) {
-        key_acct(r, items[i].id, key);
-        if (append(r, errstr, errlen, 5, argv, NULL) != SK_OK)
-            return SK_ERR;
+    if (group_by_bucket(r, items, n, stored_id, start) != SK_OK ||
+        reserve_args(r, 6 + CHUNK) != SK_OK) {
+        snprintf(errstr, errlen, "out of memory");
+        return SK_ERR;
     }
-    for (i = 0; i < n; i++) {
-        redisReply *rep = get_reply(r, errstr, errlen, "HMGET");
-        if (!rep)
-            goto fail;
-        if (fill_stored(&items[i], rep, rules) != SK_OK) {
-            freeReplyObject(rep);
-            stored_reset(&items[i]);
-            fail(r, errstr, errlen, "HMGET: unexpected reply");
-            goto fail;
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++) {
+        key_bucket(r, b, "state", keys[0]);
+        key_bucket(r, b, "gen", keys[1]);
+        key_bucket(r, b, "outbox", keys[2]);
+        for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
+            size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
+            size_t argc = 0;
+            r->argv[argc++] = "EVALSHA";
+            r->argv[argc++] = r->sha[SCRIPT_LOAD];
+            r->argv[argc++] = "3";
+            for (int k = 0; k < 3; k++)
+                r->argv[argc++] = keys[k];
+            for (size_t j = c; j < end; j++)
+                r->argv[argc++] = items[r->order[j]].id;
+            if (append(r, errstr, errlen, (int)argc, r->argv, NULL) != SK_OK)
+                return SK_ERR;
+            queued++;
         }
-        freeReplyObject(rep);
     }
+    /* Replies come in the order the scripts were queued. */
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++)
+        for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
+            size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
+            queued--;
+            if (read_load_reply(r, rules, items, c, end, errstr, errlen) !=
+                SK_OK)
+                goto fail;
+        }
     return SK_OK;
 fail:
+    if (queued && r->ctx)
+        drop(r); /* replies still in flight would answer the next call */
     for (size_t j = 0; j < n; j++)
         stored_reset(&items[j]);
     return SK_ERR;
@@ -657,121 +1002,74 @@ int sk_redis_load_account(sk_redis_t *r, const char *id,
 
 /* ---- writing --------------------------------------------------------------- */
 
-/* Fields of the hash after gen: name, value. */
-#define WRITE_FIELDS 17
-#define NUMBUF 48
+/* Where one account's arguments are in the scratch arenas. */
+typedef struct write_args {
+    size_t state_at, state_len; /* in r->blob */
+    size_t record_at, record_len, gen_at; /* in r->text */
+} write_args_t;
 
-static void fmt_double(char *buf, double v)
+static double finite(double v)
 {
-    /* %.15g keeps every digit the score has without float noise */
-    snprintf(buf, NUMBUF, "%.15g", v);
+    return isfinite(v) ? v : 0;
 }
 
-static size_t flags_list(uint32_t flags, char *buf, size_t len)
+/* The readable record of one account (schemas/redis.md), as JSON in the
+ * text arena.  @returns SK_OK or SK_ERR (out of memory). */
+static int append_record(sk_redis_t *r, const sk_rules_t *rules,
+                         const sk_account_t *a, const sk_scores_t *s,
+                         write_args_t *wa)
 {
-    size_t o = 0;
+    char updated[40], as_of[40];
+    const sk_play_t *play = &rules->plays[s->health];
+    bool first = true;
 
-    buf[0] = '\0';
-    for (int f = 0; f < SK_FLAG__COUNT; f++) {
-        if (!(flags & (1u << f)))
-            continue;
-        int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "",
-                         sk_flag_name((sk_flag_t)f));
-        if (n < 0 || (size_t)n >= len - o)
-            break;
-        o += (size_t)n;
-    }
-    return o;
-}
-
-static int append_write(sk_redis_t *r, const sk_rules_t *rules,
-                        const sk_redis_write_t *w, char *errstr, size_t errlen)
-{
-    const sk_account_t *a = w->acct;
-    const sk_scores_t *s = w->scores;
-    char key[KEY_MAX], expected[24], newgen[24];
-    char num[8][NUMBUF], updated[40], as_of[40], flags[512];
-    const char *argv[7 + 2 * WRITE_FIELDS];
-    size_t lens[7 + 2 * WRITE_FIELDS];
-    int argc = 0, health = (int)s->health;
-
-    msgpack_sbuffer_clear(&r->blob);
-    if (sk_state_encode(a, &r->blob) != SK_OK)
-        return fail(r, errstr, errlen, "account %s: cannot encode state",
-                    a->id);
-    key_acct(r, a->id, key);
-    snprintf(expected, sizeof expected, "%" PRIu64, w->gen);
-    snprintf(newgen, sizeof newgen, "%" PRIu64, w->gen + 1);
-    snprintf(num[0], NUMBUF, "%" PRId64, s->points);
-    snprintf(num[1], NUMBUF, "%" PRId64, s->stage);
-    fmt_double(num[2], s->engagement);
-    fmt_double(num[3], s->customer);
-    fmt_double(num[4], s->upsell);
-    snprintf(num[5], NUMBUF, "%d", rules->plays[health].sla_hours);
-    snprintf(num[6], NUMBUF, "%" PRIu64, a->events_applied);
     sk_format_time(a->updated_ms, updated, sizeof updated);
     sk_format_time(a->clock_ms, as_of, sizeof as_of);
-    flags_list(s->flags, flags, sizeof flags);
-
-#define ARG(p, l) (argv[argc] = (p), lens[argc] = (l), argc++)
-#define ARGS(p) ARG((p), strlen(p))
-    ARGS("EVALSHA");
-    ARGS(r->write_sha);
-    ARGS("1");
-    ARGS(key);
-    ARGS(expected);
-    ARGS(newgen);
-    ARGS(w->outbox_len ? "1" : "0");
-    ARGS("state");
-    ARG(r->blob.data, r->blob.size);
-    ARGS("points");
-    ARGS(num[0]);
-    ARGS("stage");
-    ARGS(num[1]);
-    ARGS("engagement");
-    ARGS(num[2]);
-    ARGS("eng_tier");
-    ARGS(sk_eng_tier_name(s->eng_tier));
-    ARGS("customer");
-    ARGS(num[3]);
-    ARGS("upsell");
-    ARGS(num[4]);
-    ARGS("segment");
-    ARGS(sk_segment_name(s->segment));
-    ARGS("health");
-    ARGS(sk_health_name(s->health));
-    ARGS("play");
-    ARGS(rules->plays[health].name);
-    ARGS("sla_hours");
-    ARGS(num[5]);
-    ARGS("flags");
-    ARGS(flags);
-    ARGS("updated_at");
-    ARGS(updated);
-    ARGS("as_of");
-    ARGS(as_of);
-    ARGS("events_applied");
-    ARGS(num[6]);
-    ARGS("rules_version");
-    ARGS(rules->version);
-    if (w->outbox_len) {
-        ARGS("outbox");
-        ARG((const char *)w->outbox, w->outbox_len);
+    wa->record_at = r->text_len;
+    if (text_printf(r,
+                    "{\"points\":%" PRId64 ",\"stage\":%" PRId64
+                    ",\"engagement\":%.15g,\"eng_tier\":\"%s\","
+                    "\"customer\":%.15g,\"upsell\":%.15g,\"segment\":\"%s\","
+                    "\"health\":\"%s\",\"play\":",
+                    s->points, s->stage, finite(s->engagement),
+                    sk_eng_tier_name(s->eng_tier), finite(s->customer),
+                    finite(s->upsell), sk_segment_name(s->segment),
+                    sk_health_name(s->health)) == SIZE_MAX)
+        return SK_ERR;
+    r->text_len--;
+    if (text_json_string(r, play->name) != SK_OK ||
+        text_printf(r, ",\"sla_hours\":%d,\"flags\":[", play->sla_hours) ==
+            SIZE_MAX)
+        return SK_ERR;
+    r->text_len--;
+    for (int f = 0; f < SK_FLAG__COUNT; f++) {
+        if (!(s->flags & (1u << f)))
+            continue;
+        if (text_printf(r, "%s\"%s\"", first ? "" : ",",
+                        sk_flag_name((sk_flag_t)f)) == SIZE_MAX)
+            return SK_ERR;
+        r->text_len--;
+        first = false;
     }
-#undef ARGS
-#undef ARG
-    return append(r, errstr, errlen, argc, argv, lens);
+    if (text_printf(r,
+                    "],\"updated_at\":\"%s\",\"as_of\":\"%s\","
+                    "\"events_applied\":%" PRIu64 ",\"rules_version\":",
+                    updated, as_of, a->events_applied) == SIZE_MAX)
+        return SK_ERR;
+    r->text_len--;
+    if (text_json_string(r, rules->version) != SK_OK ||
+        text_printf(r, "}") == SIZE_MAX)
+        return SK_ERR;
+    wa->record_len = r->text_len - 1 - wa->record_at;
+    return SK_OK;
 }
 
-/* Queue the index and due updates of a written account; counts them. */
-static int append_indexes(sk_redis_t *r, sk_redis_write_t *w,
-                          size_t *queued, char *errstr, size_t errlen)
+/* Gather the index and due updates of a written account. */
+static int gather_indexes(sk_redis_t *r, sk_redis_write_t *w)
 {
     const sk_scores_t *s = w->scores;
     const char *id = w->acct->id;
-    char key[KEY_MAX], score[NUMBUF];
-    const char *zadd[4] = {"ZADD", key, score, id};
-    const char *zrem[3] = {"ZREM", key, id};
+    char score[NUMBUF];
     bool known = w->prev_health >= 0;
     /* What is already indexed is not written again: most events change
      * neither the customer score nor the tier nor the flags. */
@@ -779,56 +1077,64 @@ static int append_indexes(sk_redis_t *r, sk_redis_write_t *w,
     int64_t due = w->outbox_len ? 0 : w->due_ms;
 
     snprintf(score, sizeof score, "%.17g", s->customer);
-    key_score(r, key);
-    if (moved) {
-        if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
-            return SK_ERR;
-        (*queued)++;
-    }
+    if (moved && zg_add(r, ZG_SCORE, id, score) != SK_OK)
+        return SK_ERR;
     for (int t = 0; t < SK_HEALTH__COUNT; t++) {
-        key_health(r, t, key);
         if (t == (int)s->health) {
-            if (!moved && t == w->prev_health)
-                continue;
-            if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
+            if ((moved || t != w->prev_health) &&
+                zg_add(r, ZG_HEALTH + t, id, score) != SK_OK)
                 return SK_ERR;
-        } else if (!known || t == w->prev_health) {
-            if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
-                return SK_ERR;
-        } else {
-            continue;
+        } else if ((!known || t == w->prev_health) &&
+                   zg_rem(r, ZG_HEALTH + t, id) != SK_OK) {
+            return SK_ERR;
         }
-        (*queued)++;
     }
     for (int f = 0; f < SK_FLAG__COUNT; f++) {
         uint32_t bit = 1u << f;
-        key_flag(r, f, key);
         if (s->flags & bit) {
-            if (!moved && (w->prev_flags & bit))
-                continue;
-            if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
+            if ((moved || !(w->prev_flags & bit)) &&
+                zg_add(r, ZG_FLAG + f, id, score) != SK_OK)
                 return SK_ERR;
-        } else if (!known || (w->prev_flags & bit)) {
-            if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
-                return SK_ERR;
-        } else {
-            continue;
+        } else if ((!known || (w->prev_flags & bit)) &&
+                   zg_rem(r, ZG_FLAG + f, id) != SK_OK) {
+            return SK_ERR;
         }
-        (*queued)++;
     }
-    key_due(r, key);
     w->new_due = due;
     if (due == w->prev_due)
         return SK_OK;
-    if (due == INT64_MAX) {
-        if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
+    if (due == INT64_MAX)
+        return zg_rem(r, ZG_DUE, id);
+    snprintf(score, sizeof score, "%" PRId64, due);
+    return zg_add(r, ZG_DUE, id, score);
+}
+
+static const char *write_id(const void *items, size_t i)
+{
+    return ((const sk_redis_write_t *)items)[i].acct->id;
+}
+
+/* Encode every item's state, record and gen into the arenas. */
+static int encode_writes(sk_redis_t *r, const sk_rules_t *rules,
+                         const sk_redis_write_t *items, size_t n,
+                         write_args_t *wa, char *errstr, size_t errlen)
+{
+    msgpack_sbuffer_clear(&r->blob);
+    r->text_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        wa[i].state_at = r->blob.size;
+        if (sk_state_encode(items[i].acct, &r->blob) != SK_OK)
+            return fail(r, errstr, errlen, "account %s: cannot encode state",
+                        items[i].acct->id);
+        wa[i].state_len = r->blob.size - wa[i].state_at;
+        wa[i].gen_at = text_printf(r, "%" PRIu64, items[i].gen);
+        if (wa[i].gen_at == SIZE_MAX ||
+            append_record(r, rules, items[i].acct, items[i].scores, &wa[i]) !=
+                SK_OK) {
+            snprintf(errstr, errlen, "out of memory");
             return SK_ERR;
-    } else {
-        snprintf(score, sizeof score, "%" PRId64, due);
-        if (append(r, errstr, errlen, 4, zadd, NULL) != SK_OK)
-            return SK_ERR;
+        }
     }
-    (*queued)++;
     return SK_OK;
 }
 
@@ -836,77 +1142,192 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
                             sk_redis_write_t *items, size_t n, char *errstr,
                             size_t errlen)
 {
-    size_t i, queued = 0;
+    char keys[4][KEY_MAX];
+    size_t start[SK_REDIS_BUCKETS + 1], queued = 0;
+    write_args_t *wa;
+    int rc = SK_ERR;
 
-    for (i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         items[i].written = false;
     if (n == 0)
         return SK_OK;
     if (ensure_scripts(r, errstr, errlen) != SK_OK)
         return SK_ERR;
-    for (i = 0; i < n; i++)
-        if (append_write(r, rules, &items[i], errstr, errlen) != SK_OK)
-            return SK_ERR;
-    for (i = 0; i < n; i++) {
-        redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA write");
-        if (!rep)
-            return SK_ERR;
-        items[i].written =
-            rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-        freeReplyObject(rep);
+    if (!(wa = malloc(n * sizeof *wa)) ||
+        group_by_bucket(r, items, n, write_id, start) != SK_OK ||
+        reserve_args(r, 7 + 5 * CHUNK) != SK_OK) {
+        free(wa);
+        snprintf(errstr, errlen, "out of memory");
+        return SK_ERR;
     }
-    for (i = 0; i < n; i++)
-        if (items[i].written &&
-            append_indexes(r, &items[i], &queued, errstr, errlen) != SK_OK)
-            return SK_ERR;
-    return drain(r, queued, errstr, errlen, "index update");
+    if (encode_writes(r, rules, items, n, wa, errstr, errlen) != SK_OK)
+        goto done;
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++) {
+        key_bucket(r, b, "state", keys[0]);
+        key_bucket(r, b, "gen", keys[1]);
+        key_bucket(r, b, "scores", keys[2]);
+        key_bucket(r, b, "outbox", keys[3]);
+        for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
+            size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
+            size_t argc = 0;
+#define ARG(p, l) (r->argv[argc] = (p), r->lens[argc] = (l), argc++)
+            ARG("EVALSHA", 7);
+            ARG(r->sha[SCRIPT_WRITE], 40);
+            ARG("4", 1);
+            for (int k = 0; k < 4; k++)
+                ARG(keys[k], strlen(keys[k]));
+            for (size_t j = c; j < end; j++) {
+                const sk_redis_write_t *w = &items[r->order[j]];
+                const write_args_t *a = &wa[r->order[j]];
+                ARG(w->acct->id, strlen(w->acct->id));
+                ARG(r->text + a->gen_at, strlen(r->text + a->gen_at));
+                ARG(r->blob.data + a->state_at, a->state_len);
+                ARG(r->text + a->record_at, a->record_len);
+                ARG((const char *)w->outbox, w->outbox_len);
+            }
+#undef ARG
+            if (append(r, errstr, errlen, (int)argc, r->argv, r->lens) !=
+                SK_OK)
+                goto done;
+            queued++;
+        }
+    }
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++)
+        for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
+            size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
+            redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA write");
+            if (!rep)
+                goto done;
+            queued--;
+            if (rep->type != REDIS_REPLY_ARRAY ||
+                rep->elements != end - c) {
+                freeReplyObject(rep);
+                fail(r, errstr, errlen, "EVALSHA write: unexpected reply");
+                goto done;
+            }
+            for (size_t j = c; j < end; j++) {
+                const redisReply *e = rep->element[j - c];
+                items[r->order[j]].written =
+                    e->type == REDIS_REPLY_INTEGER && e->integer == 1;
+            }
+            freeReplyObject(rep);
+        }
+
+    zg_reset(r);
+    for (size_t i = 0; i < n; i++)
+        if (items[i].written && gather_indexes(r, &items[i]) != SK_OK) {
+            snprintf(errstr, errlen, "out of memory");
+            goto done;
+        }
+    if (zg_send(r, &queued, errstr, errlen) != SK_OK)
+        goto done;
+    rc = drain(r, queued, errstr, errlen, "index update");
+    queued = 0;
+done:
+    if (rc != SK_OK && queued && r->ctx)
+        drop(r); /* replies still in flight would answer the next call */
+    free(wa);
+    return rc;
+}
+
+static const char *confirm_id(const void *items, size_t i)
+{
+    return ((const sk_redis_confirm_t *)items)[i].id;
 }
 
 int sk_redis_confirm_outboxes(sk_redis_t *r, sk_redis_confirm_t *items,
                               size_t n, char *errstr, size_t errlen)
 {
-    char key[KEY_MAX], gen[24], score[NUMBUF];
-    size_t i, queued = 0;
+    char keys[2][KEY_MAX], score[NUMBUF];
+    size_t start[SK_REDIS_BUCKETS + 1], queued = 0, *gen_at;
+    int rc = SK_ERR;
 
-    for (i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         items[i].cleared = false;
     if (n == 0)
         return SK_OK;
     if (ensure_scripts(r, errstr, errlen) != SK_OK)
         return SK_ERR;
-    for (i = 0; i < n; i++) {
-        const char *argv[5] = {"EVALSHA", r->confirm_sha, "1", key, gen};
-        key_acct(r, items[i].id, key);
-        snprintf(gen, sizeof gen, "%" PRIu64, items[i].gen);
-        if (append(r, errstr, errlen, 5, argv, NULL) != SK_OK)
-            return SK_ERR;
+    if (!(gen_at = malloc(n * sizeof *gen_at)) ||
+        group_by_bucket(r, items, n, confirm_id, start) != SK_OK ||
+        reserve_args(r, 5 + 2 * CHUNK) != SK_OK) {
+        free(gen_at);
+        snprintf(errstr, errlen, "out of memory");
+        return SK_ERR;
     }
-    for (i = 0; i < n; i++) {
-        redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA confirm");
-        if (!rep)
-            return SK_ERR;
-        items[i].cleared =
-            rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-        freeReplyObject(rep);
+    r->text_len = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((gen_at[i] = text_printf(r, "%" PRIu64, items[i].gen)) ==
+            SIZE_MAX) {
+            snprintf(errstr, errlen, "out of memory");
+            goto done;
+        }
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++) {
+        key_bucket(r, b, "gen", keys[0]);
+        key_bucket(r, b, "outbox", keys[1]);
+        for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
+            size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
+            size_t argc = 0;
+            r->argv[argc++] = "EVALSHA";
+            r->argv[argc++] = r->sha[SCRIPT_CONFIRM];
+            r->argv[argc++] = "2";
+            r->argv[argc++] = keys[0];
+            r->argv[argc++] = keys[1];
+            for (size_t j = c; j < end; j++) {
+                r->argv[argc++] = items[r->order[j]].id;
+                r->argv[argc++] = r->text + gen_at[r->order[j]];
+            }
+            if (append(r, errstr, errlen, (int)argc, r->argv, NULL) != SK_OK)
+                goto done;
+            queued++;
+        }
     }
-    key_due(r, key);
-    for (i = 0; i < n; i++) {
-        const char *zadd[4] = {"ZADD", key, score, items[i].id};
-        const char *zrem[3] = {"ZREM", key, items[i].id};
-        int rc;
+    for (int b = 0; b < SK_REDIS_BUCKETS; b++)
+        for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
+            size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
+            redisReply *rep = get_reply(r, errstr, errlen, "EVALSHA confirm");
+            if (!rep)
+                goto done;
+            queued--;
+            if (rep->type != REDIS_REPLY_ARRAY || rep->elements != end - c) {
+                freeReplyObject(rep);
+                fail(r, errstr, errlen, "EVALSHA confirm: unexpected reply");
+                goto done;
+            }
+            for (size_t j = c; j < end; j++) {
+                const redisReply *e = rep->element[j - c];
+                items[r->order[j]].cleared =
+                    e->type == REDIS_REPLY_INTEGER && e->integer == 1;
+            }
+            freeReplyObject(rep);
+        }
+
+    /* Back from 0 to the real due time. */
+    zg_reset(r);
+    for (size_t i = 0; i < n; i++) {
+        int z;
         if (!items[i].cleared)
             continue;
         if (items[i].due_ms == INT64_MAX) {
-            rc = append(r, errstr, errlen, 3, zrem, NULL);
+            z = zg_rem(r, ZG_DUE, items[i].id);
         } else {
             snprintf(score, sizeof score, "%" PRId64, items[i].due_ms);
-            rc = append(r, errstr, errlen, 4, zadd, NULL);
+            z = zg_add(r, ZG_DUE, items[i].id, score);
         }
-        if (rc != SK_OK)
-            return SK_ERR;
-        queued++;
+        if (z != SK_OK) {
+            snprintf(errstr, errlen, "out of memory");
+            goto done;
+        }
     }
-    return drain(r, queued, errstr, errlen, "due update");
+    if (zg_send(r, &queued, errstr, errlen) != SK_OK)
+        goto done;
+    rc = drain(r, queued, errstr, errlen, "due update");
+    queued = 0;
+done:
+    if (rc != SK_OK && queued && r->ctx)
+        drop(r);
+    free(gen_at);
+    return rc;
 }
 
 /* ---- reading indexes ---------------------------------------------------- */
@@ -1047,56 +1468,55 @@ fail:
     return SK_ERR;
 }
 
-int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr, size_t errlen)
-{
-    char key[KEY_MAX];
-    const char *del[2] = {"DEL", key};
-    const char *zrem[3] = {"ZREM", key, id};
-    size_t queued = 0;
-
-    if (!sk_account_id_valid(id, strlen(id))) {
-        snprintf(errstr, errlen, "not a valid account id");
-        return SK_ERR;
-    }
-    if (ensure(r, errstr, errlen) != SK_OK)
-        return SK_ERR;
-    key_acct(r, id, key);
-    if (append(r, errstr, errlen, 2, del, NULL) != SK_OK)
-        return SK_ERR;
-    queued++;
-    key_score(r, key);
-    if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
-        return SK_ERR;
-    queued++;
-    for (int t = 0; t < SK_HEALTH__COUNT; t++) {
-        key_health(r, t, key);
-        if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
-            return SK_ERR;
-        queued++;
-    }
-    for (int f = 0; f < SK_FLAG__COUNT; f++) {
-        key_flag(r, f, key);
-        if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
-            return SK_ERR;
-        queued++;
-    }
-    key_due(r, key);
-    if (append(r, errstr, errlen, 3, zrem, NULL) != SK_OK)
-        return SK_ERR;
-    queued++;
-    return drain(r, queued, errstr, errlen, "forget");
-}
-
 /* ---- readable fields, for tools -------------------------------------------- */
+
+/* One value of the record @p rec as text: numbers as printed, strings as
+ * they are, a list of strings comma-separated.  NULL when absent. */
+static char *record_value(const json_t *rec, const char *field)
+{
+    const json_t *v = json_object_get(rec, field);
+    char buf[NUMBUF];
+
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(v));
+        return strdup(buf);
+    }
+    if (json_is_real(v)) {
+        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+        return strdup(buf);
+    }
+    if (json_is_array(v)) {
+        size_t len = 1, i;
+        const json_t *e;
+        char *out;
+        json_array_foreach(v, i, e)
+            len += strlen(json_string_value(e) ? json_string_value(e) : "") + 1;
+        if (!(out = malloc(len)))
+            return NULL;
+        out[0] = '\0';
+        json_array_foreach(v, i, e) {
+            if (i)
+                strcat(out, ",");
+            strcat(out, json_string_value(e) ? json_string_value(e) : "");
+        }
+        return out;
+    }
+    return NULL;
+}
 
 int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
                         const char *const *fields, size_t nf, char ***values,
                         char *errstr, size_t errlen)
 {
     char key[KEY_MAX];
-    const char *argv[2 + SK_REDIS_MAX_FIELDS];
+    const char *argv[3];
     char **out = NULL;
-    size_t i, f, read = 0;
+    size_t i, f, read = 0, per_id = 3;
 
     *values = NULL;
     if (nf == 0 || nf > SK_REDIS_MAX_FIELDS) {
@@ -1119,45 +1539,53 @@ int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
     }
     if (ensure(r, errstr, errlen) != SK_OK)
         goto fail;
-    argv[0] = "HMGET";
-    argv[1] = key;
-    for (f = 0; f < nf; f++)
-        argv[2 + f] = fields[f];
+    /* Per account: its record, its gen, the size of its outbox. */
     for (i = 0; i < n; i++) {
-        key_acct(r, ids[i], key);
-        if (append(r, errstr, errlen, (int)(2 + nf), argv, NULL) != SK_OK)
+        int b = sk_redis_bucket(ids[i]);
+        argv[0] = "HGET";
+        argv[1] = key;
+        argv[2] = ids[i];
+        key_bucket(r, b, "scores", key);
+        if (append(r, errstr, errlen, 3, argv, NULL) != SK_OK)
+            goto fail;
+        key_bucket(r, b, "gen", key);
+        if (append(r, errstr, errlen, 3, argv, NULL) != SK_OK)
+            goto fail;
+        argv[0] = "HSTRLEN";
+        key_bucket(r, b, "outbox", key);
+        if (append(r, errstr, errlen, 3, argv, NULL) != SK_OK)
             goto fail;
     }
-    for (; read < n; read++) {
-        redisReply *rep = get_reply(r, errstr, errlen, "HMGET");
+    for (; read < n * per_id; read++) {
+        redisReply *rep = get_reply(r, errstr, errlen, "HGET");
+        char **row = &out[(read / per_id) * nf];
+        json_t *rec = NULL;
         if (!rep)
             goto fail;
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != nf) {
-            freeReplyObject(rep);
-            fail(r, errstr, errlen, "HMGET: unexpected reply");
-            goto fail;
-        }
+        if (read % per_id == 0 && rep->type == REDIS_REPLY_STRING)
+            rec = json_loadb(rep->str, rep->len, 0, NULL);
         for (f = 0; f < nf; f++) {
-            const redisReply *e = rep->element[f];
-            char **slot = &out[read * nf + f];
-            if (e->type != REDIS_REPLY_STRING)
-                continue;
-            if (!(*slot = malloc(e->len + 1))) {
-                freeReplyObject(rep);
-                snprintf(errstr, errlen, "out of memory");
-                read++;
-                goto fail;
+            char buf[NUMBUF];
+            const char *want = fields[f];
+            if (read % per_id == 0 && rec) {
+                row[f] = record_value(rec, want);
+            } else if (read % per_id == 1 && strcmp(want, "gen") == 0 &&
+                       rep->type == REDIS_REPLY_STRING) {
+                row[f] = strdup(rep->str);
+            } else if (read % per_id == 2 && strcmp(want, "outbox") == 0 &&
+                       rep->type == REDIS_REPLY_INTEGER) {
+                snprintf(buf, sizeof buf, "%lld", rep->integer);
+                row[f] = strdup(buf);
             }
-            memcpy(*slot, e->str, e->len);
-            (*slot)[e->len] = '\0';
         }
+        json_decref(rec);
         freeReplyObject(rep);
     }
     *values = out;
     return SK_OK;
 fail:
     /* replies still in flight would answer the next command: drop them */
-    if (read < n && r->ctx)
+    if (read < n * per_id && r->ctx)
         drop(r);
     for (i = 0; i < n * nf; i++)
         free(out[i]);
@@ -1174,32 +1602,49 @@ int sk_redis_forget_keys(sk_redis_t *r, const char *id, bool erase,
                          sk_redis_key_state_t *keys, char *errstr,
                          size_t errlen)
 {
+    static const char *const hashes[4][2] = {
+        /* gen first: once it is gone, a writer holding the account in
+         * memory sees a conflict instead of writing it back */
+        {"gen", "write generation"},
+        {"state", "state"},
+        {"scores", "readable scores"},
+        {"outbox", "alerts not yet confirmed"}};
     const char *argv[3];
     size_t n = 0, read = 0;
+    int b;
 
     if (!sk_account_id_valid(id, strlen(id))) {
         snprintf(errstr, errlen, "not a valid account id");
         return SK_ERR;
     }
+    b = sk_redis_bucket(id);
     memset(keys, 0, SK_REDIS_ACCOUNT_KEYS * sizeof *keys);
-    key_acct(r, id, keys[n].key);
-    keys[n++].is_hash = true;
-    key_score(r, keys[n++].key);
-    for (int t = 0; t < SK_HEALTH__COUNT; t++)
-        key_health(r, t, keys[n++].key);
-    for (int f = 0; f < SK_FLAG__COUNT; f++)
-        key_flag(r, f, keys[n++].key);
-    key_due(r, keys[n++].key);
+    for (int h = 0; h < 4; h++) {
+        key_bucket(r, b, hashes[h][0], keys[n].key);
+        keys[n].is_hash = true;
+        keys[n++].role = hashes[h][1];
+    }
+    key_score(r, keys[n].key);
+    keys[n++].role = "entry in the score index";
+    for (int t = 0; t < SK_HEALTH__COUNT; t++) {
+        key_health(r, t, keys[n].key);
+        keys[n++].role = "entry in the index of its health tier";
+    }
+    for (int f = 0; f < SK_FLAG__COUNT; f++) {
+        key_flag(r, f, keys[n].key);
+        keys[n++].role = "entry in the index of a raised flag";
+    }
+    key_due(r, keys[n].key);
+    keys[n++].role = "entry in the due schedule";
 
     if (ensure(r, errstr, errlen) != SK_OK)
         return SK_ERR;
     for (size_t i = 0; i < n; i++) {
-        argv[0] = keys[i].is_hash ? (erase ? "DEL" : "EXISTS")
+        argv[0] = keys[i].is_hash ? (erase ? "HDEL" : "HEXISTS")
                                   : (erase ? "ZREM" : "ZSCORE");
         argv[1] = keys[i].key;
         argv[2] = id;
-        if (append(r, errstr, errlen, keys[i].is_hash ? 2 : 3, argv, NULL) !=
-            SK_OK)
+        if (append(r, errstr, errlen, 3, argv, NULL) != SK_OK)
             return SK_ERR;
     }
     for (; read < n; read++) {

@@ -1,20 +1,21 @@
 /*
- * redis_store.h - accounts in Redis: the state blob, the readable fields,
+ * redis_store.h - accounts in Redis: the state blob, the readable scores,
  * the indexes by score, tier and flag, and the due-time schedule.
  *
- * Layout (schemas/redis.md), with PREFIX defaulting to "sk":
- *   PREFIX:acct:{ID}          hash: state (blob), points, stage,
- *                             engagement, eng_tier, customer, upsell,
- *                             segment, health, play, sla_hours, flags
- *                             (comma list), updated_at (ISO), rules_version,
- *                             outbox (alerts not yet confirmed)
+ * Layout (schemas/redis.md), with PREFIX defaulting to "sk" and NN the
+ * account's bucket, 00..63 (sk_redis_bucket()):
+ *   PREFIX:{NN}:state         hash: account id -> state blob
+ *   PREFIX:{NN}:gen           hash: account id -> write generation
+ *   PREFIX:{NN}:scores        hash: account id -> readable scores (JSON)
+ *   PREFIX:{NN}:outbox        hash: account id -> alerts not yet confirmed
  *   PREFIX:idx:score          zset: every account by customer score
  *   PREFIX:idx:health:TIER    zset: accounts of health tier TIER by score
  *   PREFIX:idx:flag:FLAG      zset: accounts with FLAG raised, by score
  *   PREFIX:due                zset: account by next due time (ms)
- * The {ID} hash tag keeps an account's keys in one Redis Cluster slot.
- * Every call is bounded by the connection's timeout; after any error the
- * connection is dropped and the next call reconnects.
+ * The {NN} hash tag keeps a bucket's hashes in one Redis Cluster slot, so
+ * the scripts that write them touch one slot.  Every call is bounded by
+ * the connection's timeout; after any error the connection is dropped
+ * and the next call reconnects.
  */
 #ifndef SK_REDIS_STORE_H
 #define SK_REDIS_STORE_H
@@ -38,6 +39,16 @@ typedef struct sk_redis_opts {
 } sk_redis_opts_t;
 
 typedef struct sk_redis sk_redis_t;
+
+/** Buckets the accounts are spread over (part of the layout). */
+#define SK_REDIS_BUCKETS 64
+
+/** @returns the bucket of account @p id: sk_hash_id(id) % 64. */
+int sk_redis_bucket(const char *id);
+
+/** "PREFIX:{NN}", the start of the names of @p id's bucket hashes. */
+void sk_redis_bucket_prefix(const sk_redis_t *r, const char *id, char *buf,
+                            size_t len);
 
 /** Fill @p opts with the defaults above. */
 void sk_redis_opts_default(sk_redis_opts_t *opts);
@@ -83,22 +94,17 @@ int sk_redis_top(sk_redis_t *r, const char *health, const char *flag,
                  size_t limit, sk_redis_ranked_t **rows, size_t *n,
                  char *errstr, size_t errlen);
 
-/**
- * @brief Erase every key and index entry of account @p id.
- * @returns SK_OK (also when nothing was stored) or SK_ERR.
- */
-int sk_redis_forget(sk_redis_t *r, const char *id, char *errstr, size_t errlen);
 
 /* ------------------------------------------------------------------ *
  * What scorekeeperd adds: generations, outboxes, pipelined writes.
  *
- * Every account hash carries `gen`, a count of its writes.  A writer
- * remembers the gen it loaded and writes through a server-side script
- * that stores the hash only if gen is unchanged (compare-and-set), then
- * bumps it: a second daemon that still believes it owns the account (a
- * zombie after a rebalance) can never overwrite newer state; it sees a
- * conflict, reloads and re-applies.  The script touches the one account
- * key, so it also runs on Redis Cluster.
+ * Every account has a `gen`, a count of its writes.  A writer remembers
+ * the gen it loaded and writes through a server-side script that stores
+ * the account only if gen is unchanged (compare-and-set), then bumps it:
+ * a second daemon that still believes it owns the account (a zombie
+ * after a rebalance) can never overwrite newer state; it sees a conflict,
+ * reloads and re-applies.  One script call covers many accounts of one
+ * bucket and touches only that bucket's keys (one Cluster slot).
  * ------------------------------------------------------------------ */
 
 /**
@@ -165,12 +171,13 @@ typedef struct sk_redis_write {
 } sk_redis_write_t;
 
 /**
- * @brief Write accounts: per account one compare-and-set script that
- *        stores every field of the hash at once (state, readable fields,
- *        outbox) and bumps gen; then, for the ones written, the indexes
- *        and the due schedule (score 0 while the outbox is not empty, so
- *        an outbox left by a crash is found by the scheduler).  Both
- *        rounds are pipelined.
+ * @brief Write accounts: per bucket one compare-and-set script that
+ *        stores, for each account whose gen is unchanged, its state,
+ *        readable scores and outbox at once and bumps its gen; then, for
+ *        the ones written, the indexes and the due schedule (score 0
+ *        while the outbox is not empty, so an outbox left by a crash is
+ *        found by the scheduler), one ZADD and one ZREM per sorted set.
+ *        Both rounds are pipelined.
  * @returns SK_OK (see each item's `written`), or SK_ERR on a Redis error;
  *          some items may then have been written: reload before retrying.
  */
@@ -187,8 +194,9 @@ typedef struct sk_redis_confirm {
 } sk_redis_confirm_t;
 
 /**
- * @brief Delete confirmed outboxes (only where gen is unchanged) and put
- *        those accounts back on their real due time.  Pipelined.
+ * @brief Delete confirmed outboxes (only where gen is unchanged; one
+ *        script per bucket) and put those accounts back on their real due
+ *        time (one ZADD).  Pipelined.
  */
 int sk_redis_confirm_outboxes(sk_redis_t *r, sk_redis_confirm_t *items,
                               size_t n, char *errstr, size_t errlen);
@@ -206,11 +214,13 @@ int sk_redis_due(sk_redis_t *r, int64_t now_ms, size_t offset, size_t limit,
 #define SK_REDIS_MAX_FIELDS 32
 
 /**
- * @brief Readable fields of several account hashes in one round trip
- *        (one HMGET per account, pipelined), for tools that list accounts.
+ * @brief Readable fields of several accounts in one round trip (their
+ *        records, gens and outbox sizes, pipelined), for tools.
  * @param ids    @p n account ids.
- * @param fields @p nf field names (points, stage, customer, flags, ...),
- *               at most SK_REDIS_MAX_FIELDS.
+ * @param fields @p nf field names, at most SK_REDIS_MAX_FIELDS: those of
+ *               the scores record (points, stage, customer, health, flags
+ *               as a comma list, ...), `gen`, and `outbox` (its size in
+ *               bytes, 0 for none).
  * @param values receives a malloc'd array of n * nf strings, row-major
  *               (values[i * nf + f]): each malloc'd, or NULL where the
  *               field or the account is absent.  The caller frees each
@@ -225,26 +235,28 @@ int sk_redis_get_fields(sk_redis_t *r, const char *const *ids, size_t n,
  * Erasing one account, for `scorekeeper forget`.
  * ------------------------------------------------------------------ */
 
-/** Keys that can hold an account: its hash, the score index, one index
- *  per health tier, one per flag, and the due schedule. */
-#define SK_REDIS_ACCOUNT_KEYS (3 + SK_HEALTH__COUNT + SK_FLAG__COUNT)
+/** Keys that can hold an account: the four hashes of its bucket, the
+ *  score index, one index per health tier, one per flag, and the due
+ *  schedule. */
+#define SK_REDIS_ACCOUNT_KEYS (6 + SK_HEALTH__COUNT + SK_FLAG__COUNT)
 
 /** One key of sk_redis_forget_keys(). */
 typedef struct sk_redis_key_state {
     char key[64 + SK_ACCOUNT_MAX + 32]; /**< the key's name */
-    bool is_hash; /**< the account hash (else a sorted set it is in) */
+    bool is_hash; /**< a bucket hash (else a sorted set it is in) */
+    const char *role; /**< what the key holds of the account, for people */
     bool present; /**< it held the account (removed, with erase) */
 } sk_redis_key_state_t;
 
 /**
  * @brief Which keys hold account @p id, and with @p erase, remove it from
- *        all of them: DEL of its hash (which also resets its `gen`, so a
- *        daemon holding it in memory sees a conflict), ZREM from every
+ *        all of them: HDEL from its bucket's hashes, its `gen` first (so
+ *        a daemon holding it in memory sees a conflict), ZREM from every
  *        index and the due schedule.  Only the known keys are touched,
  *        never a scan of the keyspace; one pipelined round trip.
  * @param keys receives SK_REDIS_ACCOUNT_KEYS entries, in the order above:
- *             each key and whether the account was there (EXISTS/ZSCORE,
- *             or what DEL/ZREM removed).
+ *             each key and whether the account was there (HEXISTS/ZSCORE,
+ *             or what HDEL/ZREM removed).
  * @returns SK_OK, or SK_ERR with @p errstr (invalid id, Redis error: some
  *          keys may then be erased; running it again finishes the job).
  */

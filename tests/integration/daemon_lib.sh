@@ -48,12 +48,9 @@ sk_earliest_ts()
 # of the JSON-lines FILE.
 sk_applied()
 {
-    local s=0 a v
-    for a in $(jq -r .account "$1" | sort -u); do
-        v=$(sk_redis_cli HGET "sk:acct:{$a}" events_applied)
-        s=$((s + ${v:-0}))
-    done
-    echo "$s"
+    # shellcheck disable=SC2046 # one word per account id
+    sk_field events_applied $(jq -r .account "$1" | sort -u) |
+        awk '{ s += $1 } END { print s + 0 }'
 }
 
 # sk_wait_applied FILE [TIMEOUT] - wait until every event of FILE (all

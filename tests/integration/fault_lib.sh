@@ -156,8 +156,9 @@ sk_fault_produced()
 sk_fault_counts()
 {
     paste -d' ' <(cut -d' ' -f1 "$FT_DIR/expected.counts") \
-        <(awk '{ printf "HGET sk:acct:{%s} events_applied\n", $1 }' "$FT_DIR/expected.counts" |
-            sk_redis_cli 2>/dev/null | sed 's/^$/0/') >"$1"
+        <(cut -d' ' -f1 "$FT_DIR/expected.counts" | xargs "$SK_BIN/scorekeeper" show \
+            --redis "127.0.0.1:$SK_REDIS_PORT" --field events_applied 2>/dev/null |
+            sed 's/^$/0/') >"$1"
 }
 
 # sk_fault_applied - the sum of events_applied over the expected accounts.
@@ -369,9 +370,15 @@ sk_fault_redis_restart()
 sk_fault_index_check()
 {
     cut -d' ' -f1 "$FT_DIR/expected.counts" >"$FT_DIR/index.accts"
-    awk '{ printf "HGET sk:acct:{%s} customer\nZSCORE sk:idx:score %s\nHGET sk:acct:{%s} health\n", $1, $1, $1 }' \
-        "$FT_DIR/index.accts" | sk_redis_cli 2>/dev/null | sed 's/^$/-/' |
-        paste -d' ' - - - | paste -d' ' "$FT_DIR/index.accts" - >"$FT_DIR/index.check"
+    # account, customer (record), score (index), health (record)
+    paste -d' ' "$FT_DIR/index.accts" \
+        <(xargs "$SK_BIN/scorekeeper" show --redis "127.0.0.1:$SK_REDIS_PORT" \
+            --field customer <"$FT_DIR/index.accts" 2>/dev/null | sed 's/^$/-/') \
+        <(awk '{ printf "ZSCORE sk:idx:score %s\n", $1 }' "$FT_DIR/index.accts" |
+            sk_redis_cli 2>/dev/null | sed 's/^$/-/') \
+        <(xargs "$SK_BIN/scorekeeper" show --redis "127.0.0.1:$SK_REDIS_PORT" \
+            --field health <"$FT_DIR/index.accts" 2>/dev/null | sed 's/^$/-/') \
+        >"$FT_DIR/index.check"
     awk '{ printf "ZSCORE sk:idx:health:%s %s\n", $4, $1 }' "$FT_DIR/index.check" |
         sk_redis_cli 2>/dev/null | sed 's/^$/-/' >"$FT_DIR/index.health"
     FT_INDEX_BAD=$(paste -d' ' "$FT_DIR/index.check" "$FT_DIR/index.health" | awk '

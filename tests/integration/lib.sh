@@ -211,6 +211,17 @@ sk_redis_cli()
     redis-cli -h 127.0.0.1 -p "$SK_REDIS_PORT" "$@"
 }
 
+# sk_field FIELD ACCOUNT... [--prefix P] - a stored field of each account,
+# a line each (empty when absent), as `scorekeeper show --field` reads it
+# from the redis-server of sk_start_redis.
+sk_field()
+{
+    local field=$1
+    shift
+    "$SK_BIN/scorekeeper" show --redis "127.0.0.1:$SK_REDIS_PORT" \
+        --field "$field" "$@"
+}
+
 # sk_start_redis [REDIS-SERVER OPTIONS...] - a redis-server on a free
 # 127.0.0.1 port, without persistence (options given here come after the
 # defaults, so they win), its files and log in the temporary folder.

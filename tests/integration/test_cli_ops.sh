@@ -168,12 +168,17 @@ no_login_30d payment_failures cancellation_intent detractor single_threaded
 slow_response tactical_only"
 tiers="at_risk watch growth healthy"
 # acme is in every index (as stale entries after a crash could leave it),
-# other in some of them; both have a hash
+# other in some of them; both are in every hash of their bucket
+bucket() { sk_field bucket "$2" --prefix "$1"; }
 store()
 {
-    local prefix=$1 id=$2 k
-    sk_redis_cli HSET "$prefix:acct:{$id}" state blob gen 7 health watch \
-        updated_at 2026-11-05T10:00:00Z events_applied 42 >/dev/null
+    local prefix=$1 id=$2 k b
+    b=$(bucket "$prefix" "$id")
+    sk_redis_cli HSET "$b:state" "$id" blob >/dev/null
+    sk_redis_cli HSET "$b:gen" "$id" 7 >/dev/null
+    sk_redis_cli HSET "$b:outbox" "$id" pending >/dev/null
+    sk_redis_cli HSET "$b:scores" "$id" \
+        '{"health":"watch","updated_at":"2026-11-05T10:00:00Z","events_applied":42}' >/dev/null
     sk_redis_cli ZADD "$prefix:idx:score" 55 "$id" >/dev/null
     sk_redis_cli ZADD "$prefix:due" 1000 "$id" >/dev/null
     for k in $tiers; do sk_redis_cli ZADD "$prefix:idx:health:$k" 55 "$id" >/dev/null; done
@@ -183,43 +188,49 @@ store sk acme
 store sk other
 store t1 acme
 sk_redis_cli CONFIG RESETSTAT >/dev/null
+ACME=$(bucket sk acme)
+stored() { sk_redis_cli HEXISTS "$1:state" "$2"; }
 
 "$SK" forget acme --redis "$SK_REDIS_ADDR" </dev/null >/dev/null 2>"$T/forget-refused.log"
 sk_assert_eq 2 $? "forget without --yes and without a terminal"
 sk_assert_contains "$(cat "$T/forget-refused.log")" "without --yes" "refusal says why"
-sk_assert_eq 1 "$(sk_redis_cli EXISTS 'sk:acct:{acme}')" "nothing erased when refused"
+sk_assert_eq 1 "$(stored "$ACME" acme)" "nothing erased when refused"
 
 if command -v script >/dev/null 2>&1; then
     echo not-acme | script -qec "'$SK' forget acme --redis $SK_REDIS_ADDR" /dev/null \
         >"$T/forget-tty.txt" 2>&1
     sk_assert_eq 1 $? "forget with a wrong confirmation"
     sk_assert_contains "$(cat "$T/forget-tty.txt")" "sk:idx:flag:tactical_only" "confirmation lists the keys"
-    sk_assert_eq 1 "$(sk_redis_cli EXISTS 'sk:acct:{acme}')" "nothing erased when not confirmed"
+    sk_assert_contains "$(cat "$T/forget-tty.txt")" "42 events applied, health watch" "confirmation shows the account"
+    sk_assert_eq 1 "$(stored "$ACME" acme)" "nothing erased when not confirmed"
 fi
 
 "$SK" forget acme --redis "$SK_REDIS_ADDR" --yes >"$T/forget.txt" 2>"$T/forget.log"
 sk_assert_eq 0 $? "forget status"
 out=$(cat "$T/forget.txt")
-sk_assert_contains "$out" "deleted sk:acct:{acme}" "hash reported"
+sk_assert_contains "$out" "removed from $ACME:state" "state reported"
+sk_assert_contains "$out" "removed from $ACME:outbox" "outbox reported"
 sk_assert_contains "$out" "removed from sk:idx:flag:no_login_30d" "flag index reported"
 sk_assert_contains "$out" "removed from sk:due" "due schedule reported"
 sk_assert_contains "$out" "Kafka topics telemetry, billing" "event topics named"
 sk_assert_contains "$out" "published to alerts" "alerts topic named"
-sk_assert_eq 0 "$(sk_redis_cli EXISTS 'sk:acct:{acme}')" "hash erased"
+for h in state gen scores outbox; do
+    sk_assert_eq 0 "$(sk_redis_cli HEXISTS "$ACME:$h" acme)" "acme erased from $h"
+done
 for key in sk:idx:score sk:due $(for k in $tiers; do echo "sk:idx:health:$k"; done) \
     $(for k in $flags; do echo "sk:idx:flag:$k"; done); do
     sk_assert_eq "" "$(sk_redis_cli ZSCORE "$key" acme)" "acme left in $key"
     [ -n "$(sk_redis_cli ZSCORE "$key" other)" ] || sk_fail "other lost from $key"
 done
-sk_assert_eq 1 "$(sk_redis_cli EXISTS 'sk:acct:{other}')" "other's hash kept"
-sk_assert_eq 1 "$(sk_redis_cli EXISTS 't1:acct:{acme}')" "another prefix untouched"
+sk_assert_eq 1 "$(stored "$(bucket sk other)" other)" "other's state kept"
+sk_assert_eq 1 "$(stored "$(bucket t1 acme)" acme)" "another prefix untouched"
 sk_assert_eq 0 "$(sk_redis_cli INFO commandstats | grep -c -E '^cmdstat_(keys|scan):')" \
     "no KEYS or SCAN"
 
 "$SK" forget acme --redis "$SK_REDIS_ADDR" --prefix t1 --yes --json >"$T/forget.json" 2>/dev/null
 sk_assert_eq 0 $? "forget --prefix --json status"
-sk_assert_eq "$((3 + 4 + 12))" "$(jq '.erased | length' "$T/forget.json")" "every key of t1 erased"
-sk_assert_eq 0 "$(sk_redis_cli EXISTS 't1:acct:{acme}')" "t1 hash erased"
+sk_assert_eq "$((4 + 2 + 4 + 12))" "$(jq '.erased | length' "$T/forget.json")" "every key of t1 erased"
+sk_assert_eq 0 "$(stored "$(bucket t1 acme)" acme)" "t1 state erased"
 
 "$SK" forget acme --redis "$SK_REDIS_ADDR" --yes >"$T/again.txt" 2>/dev/null
 sk_assert_eq 0 $? "forget of an absent account"

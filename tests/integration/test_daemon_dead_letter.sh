@@ -101,8 +101,8 @@ sk_assert_eq "not msgpack at all" "$payload" "payload of the bad_msgpack dead le
 
 # Still running, and the good events on both sides were applied.
 kill -0 "$SK_DAEMON_PID" 2>/dev/null || sk_fail "scorekeeperd died on bad input"
-sk_wait_for "[ \"\$(sk_redis_cli HGET 'sk:acct:{dlq-co}' events_applied)\" = 2 ]" 30 ||
-    sk_fail "the good events were not both applied: $(sk_redis_cli HGETALL 'sk:acct:{dlq-co}' | tr '\n' ' ' | cut -c1-300)"
+sk_wait_for "[ \"\$(sk_field events_applied dlq-co)\" = 2 ]" 30 ||
+    sk_fail "the good events were not both applied: events_applied=$(sk_field events_applied dlq-co)"
 
 # A flood of bad messages is rate-limited in the log: a few lines per
 # second, then one summary line with the count of those not logged.

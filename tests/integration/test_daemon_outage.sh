@@ -37,18 +37,16 @@ sk_wait_applied "$T/a.jsonl"
 # ...and confirmed: no account has alerts waiting, the daemon is idle.
 outboxes()
 {
-    local a n=0
-    for a in $(jq -r .account "$T/a.jsonl" | sort -u); do
-        n=$((n + $(sk_redis_cli HEXISTS "sk:acct:{$a}" outbox)))
-    done
-    echo "$n"
+    # shellcheck disable=SC2046 # one word per account id
+    sk_field outbox $(jq -r .account "$T/a.jsonl" | sort -u) |
+        awk '$1 > 0 { n++ } END { print n + 0 }'
 }
 sk_wait_for "[ \$(outboxes) -eq 0 ]" 30 || sk_fail "outboxes were never cleared"
 
 # Another writer: every account's generation moves while the daemon holds
 # the accounts in memory.  Its next write of each must conflict.
 for acct in $(jq -r .account "$T/a.jsonl" | sort -u); do
-    sk_redis_cli HINCRBY "sk:acct:{$acct}" gen 1000 >/dev/null
+    sk_redis_cli HINCRBY "$(sk_field bucket "$acct"):gen" "$acct" 1000 >/dev/null
 done
 "$SK" produce --brokers "$SK_BROKERS" --topic telemetry "$T/b.jsonl" \
     2>>"$T/produce.log" || sk_fail "produce b failed"

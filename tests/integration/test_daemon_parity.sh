@@ -44,9 +44,9 @@ sk_wait_alert_ids "$T/offline-ids" 60
 # The readable fields agree with the state they were computed from.
 for acct in $(jq -r .account "$T/offline.jsonl"); do
     want=$(jq -r "select(.account == \"$acct\") | .health.tier" "$T/offline.jsonl")
-    got=$(sk_redis_cli HGET "sk:acct:{$acct}" health)
-    sk_assert_eq "$want" "$got" "HGET health of $acct"
-    sk_assert_eq "" "$(sk_redis_cli HGET "sk:acct:{$acct}" outbox)" \
+    got=$(sk_field health "$acct")
+    sk_assert_eq "$want" "$got" "stored health of $acct"
+    sk_assert_eq 0 "$(sk_field outbox "$acct")" \
         "outbox of $acct after confirmation"
 done
 sk_assert_eq "$(jq -s length "$T/offline.jsonl")" "$(sk_redis_cli ZCARD sk:idx:score)" \

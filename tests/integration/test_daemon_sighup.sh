@@ -55,7 +55,7 @@ sk_wait_parity "$T/offline.jsonl" "$NOW" 60 "$T/rules-good.yaml"
 "$SK" score --rules "$T/rules-good.yaml" --now "$NOW" --alerts "$T/events.jsonl" |
     jq -r .id | sort -u >"$T/offline-ids"
 sk_wait_alert_ids "$T/offline-ids" 60
-old_version=$(sk_redis_cli HGET 'sk:acct:{northwind}' rules_version)
+old_version=$(sk_field rules_version northwind)
 sk_assert_eq "default-2026.11" "$old_version" "rules version after the refused reload"
 
 # A good file with a new version is taken on the next SIGHUP.
@@ -68,7 +68,7 @@ echo '{"v":1,"id":"after-reload","account":"northwind","type":"login","ts":'"$la
     >"$T/part3.jsonl"
 "$SK" produce --brokers "$SK_BROKERS" --topic telemetry "$T/part3.jsonl" \
     2>>"$T/produce.log" || sk_fail "produce part 3 failed"
-sk_wait_for "[ \"\$(sk_redis_cli HGET 'sk:acct:{northwind}' rules_version)\" = reloaded-1 ]" 30 ||
+sk_wait_for "[ \"\$(sk_field rules_version northwind)\" = reloaded-1 ]" 30 ||
     sk_fail "an account written after the reload does not carry the new version"
 sk_daemon_stop
 sk_pass "a broken rules file is refused with file:line, a good one is taken"

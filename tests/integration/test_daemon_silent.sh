@@ -40,7 +40,7 @@ sk_wait_applied "$T/events.jsonl" 60
 sk_clock_set "$NOW0"
 
 # Before time moves: active, not flagged.
-flags=$(sk_redis_cli HGET 'sk:acct:{quiet-co}' flags)
+flags=$(sk_field flags quiet-co)
 sk_assert_not_contains "$flags" no_login_30d "flags before the silence"
 sk_assert_eq "" "$(sk_redis_cli ZSCORE sk:idx:flag:no_login_30d quiet-co)" \
     "no_login_30d index before the silence"
@@ -54,7 +54,7 @@ sk_wait_alert_ids "$T/ids0" 30
 sk_clock_set "$NOW1"
 sk_wait_for "[ -n \"\$(sk_redis_cli ZSCORE sk:idx:flag:no_login_30d quiet-co)\" ]" 60 ||
     sk_fail "no_login_30d was not raised by the scheduler"
-sk_assert_contains "$(sk_redis_cli HGET 'sk:acct:{quiet-co}' flags)" no_login_30d \
+sk_assert_contains "$(sk_field flags quiet-co)" no_login_30d \
     "flags after the silence"
 "$SK" score --rules "$SK_DAEMON_RULES" --now "$NOW1" --alerts "$T/events.jsonl" \
     >"$T/offline1-alerts.jsonl" || sk_fail "offline alerts failed"
@@ -84,9 +84,9 @@ recent=$(jq -s "map(select(.ts_ms >= $now1_ms - $day)) | length" "$T/old-alerts.
 "$SK" produce --brokers "$SK_BROKERS" --topic telemetry "$T/old.jsonl" \
     2>>"$T/produce.log" || sk_fail "produce of old history failed"
 sk_daemon_start daemon2 --backfill-horizon 1d
-sk_wait_for "[ \"\$(sk_redis_cli HGET 'sk:acct:{old-co}' events_applied)\" = $n ]" 60 ||
+sk_wait_for "[ \"\$(sk_field events_applied old-co)\" = $n ]" 60 ||
     sk_fail "old history was not applied"
-sk_wait_for "[ \"\$(sk_redis_cli HGET 'sk:acct:{old-co}' as_of)\" = $NOW1 ]" 60 ||
+sk_wait_for "[ \"\$(sk_field as_of old-co)\" = $NOW1 ]" 60 ||
     sk_fail "old-co was not evaluated up to now"
 sk_daemon_stop
 sk_assert_eq "$((all - recent))" "$(sk_daemon_figure alerts_suppressed)" \

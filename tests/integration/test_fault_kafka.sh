@@ -68,8 +68,8 @@ sk_wait_for "[ \$(sk_fault_produced) -ge 30 ] && [ \$(sk_fault_lag '$FT_DIR/lag-
 outboxes()
 {
     cut -d' ' -f1 "$FT_DIR/expected.counts" |
-        awk '{ printf "HEXISTS sk:acct:{%s} outbox\n", $1 }' |
-        sk_redis_cli 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+        xargs "$SK_BIN/scorekeeper" show --redis "127.0.0.1:$SK_REDIS_PORT" \
+            --field outbox 2>/dev/null | awk '$1 > 0 { s++ } END { print s + 0 }'
 }
 # blocked WHAT - broker 3 is down and the daemon is waiting for WHAT:
 # check that the committed offsets stand still while it retries.

@@ -45,9 +45,8 @@ dlq_before=$(count_topic scorekeeper.dlq)
 [ "$alerts_before" -gt 0 ] || sk_fail "the production run published no alert"
 sk_assert_eq 1 "$dlq_before" "dead letters of the production run"
 sk_redis_cli --scan --pattern 'sk:*' | sort >"$T/sk-keys.before"
-for a in $(jq -r .account "$T/offline.jsonl"); do
-    sk_redis_cli HGET "sk:acct:{$a}" gen
-done >"$T/sk-gens.before"
+# shellcheck disable=SC2046 # one word per account id
+sk_field gen $(jq -r .account "$T/offline.jsonl") >"$T/sk-gens.before"
 
 KAFKA=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500 -X fetch.wait.max.ms=10)
 replay() { "$SK" replay --brokers "$SK_BROKERS" --redis "$SK_REDIS_ADDR" \
@@ -72,8 +71,8 @@ for a in $(jq -r .account "$T/offline.jsonl"); do
         sk_fail "account $a under the rebuilt prefix differs from production"
     }
     for f in events_applied points; do
-        sk_assert_eq "$(sk_redis_cli HGET "sk:acct:{$a}" $f)" \
-            "$(sk_redis_cli HGET "rebuilt:acct:{$a}" $f)" "$f of $a"
+        sk_assert_eq "$(sk_field $f "$a")" \
+            "$(sk_field $f "$a" --prefix rebuilt)" "$f of $a"
     done
 done
 sk_assert_eq "$(sk_redis_cli ZCARD sk:idx:score)" "$(sk_redis_cli ZCARD rebuilt:idx:score)" \
@@ -82,9 +81,8 @@ sk_assert_eq "$alerts_before" "$(count_topic alerts)" "alerts published by the r
 sk_assert_eq "$dlq_before" "$(count_topic scorekeeper.dlq)" "dead letters published by the replay"
 sk_redis_cli --scan --pattern 'sk:*' | sort >"$T/sk-keys.after"
 cmp -s "$T/sk-keys.before" "$T/sk-keys.after" || sk_fail "the replay changed keys under sk"
-for a in $(jq -r .account "$T/offline.jsonl"); do
-    sk_redis_cli HGET "sk:acct:{$a}" gen
-done >"$T/sk-gens.after"
+# shellcheck disable=SC2046 # one word per account id
+sk_field gen $(jq -r .account "$T/offline.jsonl") >"$T/sk-gens.after"
 cmp -s "$T/sk-gens.before" "$T/sk-gens.after" || sk_fail "the replay wrote accounts under sk"
 
 # --- refused: a prefix that holds accounts ---------------------------------

@@ -29,7 +29,8 @@ login() { # ACCOUNT ID TS_MS
 }
 send() { "$SK" produce --brokers "$SK_BROKERS" --topic telemetry "$1" 2>>"$T/produce.log" ||
     sk_fail "produce $1 failed"; }
-hget() { sk_redis_cli HGET "sk:acct:{$1}" "$2"; }
+hget() { sk_field "$2" "$1"; }
+stored() { sk_redis_cli HEXISTS "$(sk_field bucket "$1"):state" "$1"; }
 export SCOREKEEPER_RETENTION_SILENT_TTL=${TTL_DAYS}d
 
 sk_clock_set "$T0"
@@ -46,7 +47,7 @@ for a in old-co back-co live-co; do
     sk_wait_for "[ \"\$(sk_redis_cli ZSCORE sk:due $a)\" = $EXPIRY ]" 90 ||
         sk_fail "$a is due at $(sk_redis_cli ZSCORE sk:due $a), not at its last event + ${TTL_DAYS}d ($EXPIRY)"
 done
-sk_assert_eq 1 "$(sk_redis_cli EXISTS 'sk:acct:{old-co}')" "old-co kept before its TTL"
+sk_assert_eq 1 "$(stored old-co)" "old-co kept before its TTL"
 
 # live-co speaks again at day 390.
 sk_clock_set "$(at 390)"
@@ -62,7 +63,7 @@ login back-co back-co-2 $((T0_MS + 402 * DAY - 3600000)) >"$T/back.jsonl"
 send "$T/back.jsonl"
 sk_daemon_start daemon2 --backfill-horizon off
 
-sk_wait_for "[ \$(sk_redis_cli EXISTS 'sk:acct:{old-co}') = 0 ]" 90 ||
+sk_wait_for "[ \$(stored old-co) = 0 ]" 90 ||
     sk_fail "old-co was not erased after ${TTL_DAYS} silent days"
 sk_assert_eq "" "$(sk_redis_cli ZSCORE sk:idx:score old-co)" "old-co in the score index"
 sk_assert_eq "" "$(sk_redis_cli ZSCORE sk:due old-co)" "old-co in the due schedule"

@@ -2,13 +2,14 @@
  * cmd_forget.c - `scorekeeper forget`: erase one account from Redis, and
  * say plainly what that does not erase.
  *
- * An account lives in its hash and in the sorted sets that index it (by
- * score, health tier and flag) and schedule it (due).  Their names are
- * known, so forget touches exactly those keys (sk_redis_forget_keys):
- * no KEYS or SCAN over a keyspace that may hold millions of accounts.
- * Deleting the hash also resets its write generation, so a daemon that
- * holds the account in memory sees a conflict on its next write and
- * starts from what Redis holds: nothing.
+ * An account lives in the four hashes of its bucket (state, gen, scores,
+ * outbox) and in the sorted sets that index it (by score, health tier
+ * and flag) and schedule it (due).  Their names are known, so forget
+ * touches exactly those fields and members (sk_redis_forget_keys): no
+ * KEYS or SCAN over a keyspace that may hold millions of accounts.
+ * Deleting its gen first means a daemon that holds the account in memory
+ * sees a conflict on its next write and starts from what Redis holds:
+ * nothing.
  *
  * Erasure is irreversible, so without --yes forget shows what it found
  * and asks for the account id on a terminal, and refuses when there is
@@ -41,9 +42,9 @@ static void forget_usage(FILE *out)
     fprintf(
         out,
         "usage: scorekeeper forget ACCOUNT [OPTIONS]\n\n"
-        "Erase one account from Redis: its hash (state, scores, "
-        "pending alerts) and its\nentries in the score, health-tier and "
-        "flag indexes and in the due schedule.\nOnly those keys are "
+        "Erase one account from Redis: its state, gen, scores and "
+        "pending alerts, and\nits entries in the score, health-tier and "
+        "flag indexes and in the due schedule.\nOnly those entries are "
         "touched.  Prints what was removed, then what forget cannot\n"
         "erase: the account's events in the Kafka topics until their "
         "retention expires,\nits dead letters, the alerts already "
@@ -68,20 +69,6 @@ static void forget_usage(FILE *out)
         "  --help                this text\n\n"
         "Exit status: 0 erased (or nothing was stored), 1 error or not "
         "confirmed,\n2 usage (also: no --yes and no terminal).\n");
-}
-
-/* What the key holds, for people. */
-static const char *key_role(const sk_redis_key_state_t *k, size_t i, size_t n)
-{
-    if (k->is_hash)
-        return "account hash (state, scores, pending alerts)";
-    if (i == 1)
-        return "entry in the score index";
-    if (i == n - 1)
-        return "entry in the due schedule";
-    if (i < 2 + SK_HEALTH__COUNT)
-        return "entry in the index of its health tier";
-    return "entry in the index of a raised flag";
 }
 
 /* Show what is stored and ask for the account id on the terminal.
@@ -110,7 +97,7 @@ static int confirm(sk_redis_t *redis, const char *id,
     for (size_t i = 0; i < n; i++)
         if (keys[i].present)
             fprintf(stderr, "  %-40s %s\n", keys[i].key,
-                    key_role(&keys[i], i, n));
+                    keys[i].role);
     fprintf(stderr, "Erase it?  This cannot be undone.  Type the account id "
                     "to confirm: ");
     fflush(stderr);
@@ -326,9 +313,8 @@ int sk_cmd_forget(int argc, char **argv)
                    sk_cli_redis_addr(&ra), sk_cli_redis_prefix(&ra));
         for (size_t i = 0; i < n; i++)
             if (keys[i].present)
-                printf("  %s %s\n",
-                       keys[i].is_hash ? "deleted" : "removed from",
-                       keys[i].key);
+                printf("  removed from %-28s %s\n", keys[i].key,
+                       keys[i].role);
         print_not_erased(id, topics, alerts, dlq);
     }
     if (fflush(stdout) != 0) {

@@ -29,7 +29,8 @@
 static void show_usage(FILE *out)
 {
     fprintf(out,
-            "usage: scorekeeper show ACCOUNT [OPTIONS]\n\n"
+            "usage: scorekeeper show ACCOUNT [OPTIONS]\n"
+            "       scorekeeper show --field NAME ACCOUNT... [OPTIONS]\n\n"
             "Print one account's scores from the state scorekeeperd keeps "
             "in Redis,\nevaluated at now: points and stage, engagement, "
             "customer score, health tier\nwith its play, and the raised "
@@ -41,6 +42,18 @@ static void show_usage(FILE *out)
             "  --now ISO8601         evaluate at this time (default: now)\n"
             "  --json                print the JSON object `scorekeeper score "
             "--now` prints\n"
+            "  --field NAME          print one field as stored, not "
+            "evaluated (empty when\n"
+            "                        absent): a field of the scores record "
+            "(points, stage,\n"
+            "                        engagement, eng_tier, customer, upsell, "
+            "segment,\n"
+            "                        health, play, sla_hours, flags, "
+            "updated_at, as_of,\n"
+            "                        events_applied, rules_version), gen, "
+            "outbox (its size\n"
+            "                        in bytes), or bucket (PREFIX:{NN} of its "
+            "hashes)\n"
             "  --help                this text\n\n"
             "Exit status: 0 ok, 1 error or account not stored, 2 usage.\n");
 }
@@ -86,6 +99,44 @@ static void print_readable(const sk_account_t *acct, const sk_rules_t *rules,
         printf("flags       none\n");
 }
 
+/* `show --field NAME ID...`: one stored value per account, a line each,
+ * for scripts (one pipelined round trip for all of them). */
+static int show_field(const sk_cli_redis_t *ra, char *const *ids, size_t n,
+                      const char *field)
+{
+    char errstr[SK_ERRSTR_LEN], bucket[96];
+    const char *fields[1] = {field};
+    char **v = NULL;
+    int usage_error, status = SK_EXIT_ERROR;
+    sk_redis_t *redis = sk_cli_redis_open(ra, "show", &usage_error);
+
+    if (!redis)
+        return usage_error ? SK_EXIT_USAGE : SK_EXIT_ERROR;
+    if (strcmp(field, "bucket") == 0) {
+        for (size_t i = 0; i < n; i++) {
+            sk_redis_bucket_prefix(redis, ids[i], bucket, sizeof bucket);
+            printf("%s\n", bucket);
+        }
+        status = SK_EXIT_OK;
+    } else if (sk_redis_get_fields(redis, (const char *const *)ids, n, fields,
+                                   1, &v, errstr, sizeof errstr) != SK_OK) {
+        fprintf(stderr, "scorekeeper show: %s\n", errstr);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            printf("%s\n", v[i] ? v[i] : "");
+            free(v[i]);
+        }
+        free(v);
+        status = SK_EXIT_OK;
+    }
+    if (status == SK_EXIT_OK && fflush(stdout) != 0) {
+        fprintf(stderr, "scorekeeper show: cannot write the output\n");
+        status = SK_EXIT_ERROR;
+    }
+    sk_redis_close(redis);
+    return status;
+}
+
 int sk_cmd_show(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -93,11 +144,12 @@ int sk_cmd_show(int argc, char **argv)
         {"rules", required_argument, NULL, 'R'},
         {"now", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
+        {"field", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sk_cli_redis_t ra = {0};
-    const char *rules_flag = NULL;
+    const char *rules_flag = NULL, *field = NULL;
     int json = 0, have_now = 0;
     int64_t now_ms = 0;
     int status = SK_EXIT_USAGE;
@@ -134,6 +186,9 @@ int sk_cmd_show(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'f':
+            field = optarg;
+            break;
         case 'h':
             show_usage(stdout);
             status = SK_EXIT_OK;
@@ -143,18 +198,22 @@ int sk_cmd_show(int argc, char **argv)
             goto cleanup;
         }
     }
-    if (argc - optind != 1) {
+    if (argc - optind != 1 && !(field && argc > optind)) {
         fprintf(stderr, "scorekeeper show: give one ACCOUNT (see --help)\n");
         goto cleanup;
     }
+    for (int i = optind; i < argc; i++)
+        if (!sk_account_id_valid(argv[i], strlen(argv[i]))) {
+            fprintf(stderr,
+                    "scorekeeper show: '%s' is not an account id "
+                    "(1..%d bytes of A-Z a-z 0-9 . _ : @ -)\n",
+                    argv[i], SK_ACCOUNT_MAX);
+            goto cleanup;
+        }
     const char *id = argv[optind];
-    if (!sk_account_id_valid(id, strlen(id))) {
-        fprintf(stderr,
-                "scorekeeper show: '%s' is not an account id "
-                "(1..%d bytes of A-Z a-z 0-9 . _ : @ -)\n",
-                id, SK_ACCOUNT_MAX);
-        goto cleanup;
-    }
+
+    if (field)
+        return show_field(&ra, argv + optind, (size_t)(argc - optind), field);
 
     status = SK_EXIT_ERROR;
     const char *rules_path = sk_cli_rules_path(rules_flag);
