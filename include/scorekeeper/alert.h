@@ -17,6 +17,7 @@
 #include <msgpack.h>
 
 #include "common.h"
+#include "json_writer.h"
 #include "model.h"
 
 typedef enum sk_alert_kind {
@@ -80,6 +81,9 @@ void sk_alert_make_id(sk_alert_t *alert);
  * @returns a string the caller frees with free(), or NULL.
  */
 char *sk_alert_to_json(const sk_alert_t *alert);
+
+/** Append the JSON form of @p alert to @p w (see sk_alert_to_json). */
+void sk_alert_write_json(const sk_alert_t *alert, sk_json_writer_t *w);
 
 /** @brief Append the msgpack form of @p alert to @p out. */
 int sk_alert_encode_msgpack(const sk_alert_t *alert, msgpack_sbuffer *out);

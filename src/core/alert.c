@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "scorekeeper/alert.h"
 
 static const char *const kind_names[SK_ALERT__COUNT] = {
@@ -82,51 +80,84 @@ static bool numeric_from_to(const sk_alert_t *a)
     return a->kind == SK_ALERT_STAGE_CROSSED;
 }
 
-static json_t *from_to_json(const sk_alert_t *a, const char *v)
+static void from_to_json(const sk_alert_t *a, const char *v,
+                         sk_json_writer_t *w)
 {
-    return numeric_from_to(a) ? json_integer(strtoll(v, NULL, 10))
-                              : json_string(v);
+    if (numeric_from_to(a))
+        sk_json_int(w, strtoll(v, NULL, 10));
+    else
+        sk_json_string(w, v);
+}
+
+void sk_alert_write_json(const sk_alert_t *a, sk_json_writer_t *w)
+{
+    char ts[40];
+
+    sk_format_time(a->ts_ms, ts, sizeof ts);
+    sk_json_open(w);
+    sk_json_key(w, "id");
+    sk_json_string(w, a->id);
+    sk_json_key(w, "kind");
+    sk_json_string(w, sk_alert_kind_name(a->kind));
+    sk_json_key(w, "account");
+    sk_json_string(w, a->account);
+    if (a->flag >= 0) {
+        sk_json_key(w, "flag");
+        sk_json_string(w, sk_flag_name((sk_flag_t)a->flag));
+    }
+    sk_json_key(w, "from");
+    from_to_json(a, a->from, w);
+    sk_json_key(w, "to");
+    from_to_json(a, a->to, w);
+    sk_json_key(w, "severity");
+    sk_json_string(w, sk_severity_name(a->severity));
+    sk_json_key(w, "ts");
+    sk_json_string(w, ts);
+    sk_json_key(w, "ts_ms");
+    sk_json_int(w, a->ts_ms);
+    sk_json_key(w, "event_id");
+    if (a->event_id[0])
+        sk_json_string(w, a->event_id);
+    else
+        sk_json_null(w);
+    sk_json_key(w, "reason");
+    sk_json_string(w, a->reason);
+    sk_json_key(w, "points");
+    sk_json_int(w, a->points);
+    sk_json_key(w, "stage");
+    sk_json_int(w, a->stage);
+    sk_json_key(w, "engagement");
+    sk_json_real(w, round(a->engagement * 10) / 10);
+    sk_json_key(w, "eng_tier");
+    sk_json_string(w, sk_eng_tier_name(a->eng_tier));
+    sk_json_key(w, "customer");
+    sk_json_real(w, round(a->customer * 10) / 10);
+    sk_json_key(w, "segment");
+    sk_json_string(w, sk_segment_name(a->segment));
+    sk_json_key(w, "health");
+    sk_json_string(w, sk_health_name(a->health));
+    sk_json_key(w, "play");
+    sk_json_string(w, a->play);
+    sk_json_key(w, "sla_hours");
+    if (a->sla_hours >= 0)
+        sk_json_int(w, a->sla_hours);
+    else
+        sk_json_null(w);
+    sk_json_key(w, "rules_version");
+    sk_json_string(w, a->rules_version);
+    sk_json_close(w);
 }
 
 char *sk_alert_to_json(const sk_alert_t *a)
 {
-    char ts[40];
-    json_t *o = json_object();
-    if (!o)
+    sk_json_writer_t w = {0};
+
+    sk_alert_write_json(a, &w);
+    if (w.oom) {
+        sk_json_free(&w);
         return NULL;
-    sk_format_time(a->ts_ms, ts, sizeof ts);
-    json_object_set_new(o, "id", json_string(a->id));
-    json_object_set_new(o, "kind", json_string(sk_alert_kind_name(a->kind)));
-    json_object_set_new(o, "account", json_string(a->account));
-    if (a->flag >= 0)
-        json_object_set_new(o, "flag",
-                            json_string(sk_flag_name((sk_flag_t)a->flag)));
-    json_object_set_new(o, "from", from_to_json(a, a->from));
-    json_object_set_new(o, "to", from_to_json(a, a->to));
-    json_object_set_new(o, "severity",
-                        json_string(sk_severity_name(a->severity)));
-    json_object_set_new(o, "ts", json_string(ts));
-    json_object_set_new(o, "ts_ms", json_integer(a->ts_ms));
-    json_object_set_new(o, "event_id",
-                        a->event_id[0] ? json_string(a->event_id) : json_null());
-    json_object_set_new(o, "reason", json_string(a->reason));
-    json_object_set_new(o, "points", json_integer(a->points));
-    json_object_set_new(o, "stage", json_integer(a->stage));
-    json_object_set_new(o, "engagement",
-                        json_real(round(a->engagement * 10) / 10));
-    json_object_set_new(o, "eng_tier",
-                        json_string(sk_eng_tier_name(a->eng_tier)));
-    json_object_set_new(o, "customer", json_real(round(a->customer * 10) / 10));
-    json_object_set_new(o, "segment", json_string(sk_segment_name(a->segment)));
-    json_object_set_new(o, "health", json_string(sk_health_name(a->health)));
-    json_object_set_new(o, "play", json_string(a->play));
-    json_object_set_new(o, "sla_hours", a->sla_hours >= 0
-                                            ? json_integer(a->sla_hours)
-                                            : json_null());
-    json_object_set_new(o, "rules_version", json_string(a->rules_version));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    return text;
+    }
+    return w.data;
 }
 
 static void pack_str(msgpack_packer *pk, const char *s)

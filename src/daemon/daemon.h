@@ -130,6 +130,7 @@ typedef struct sk_daemon {
     size_t n_deliveries, cap_deliveries, outstanding;
     sk_alerts_t alerts;  /**< scratch for sk_account_apply() */
     msgpack_sbuffer enc; /**< scratch for msgpack alerts */
+    sk_json_writer_t json; /**< scratch for JSON alerts */
 
     sk_partition_t *parts; /**< current assignment */
     size_t n_parts, cap_parts;

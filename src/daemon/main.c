@@ -455,6 +455,7 @@ static void shutdown_daemon(sk_daemon_t *d)
     free(d->parts);
     sk_alerts_free(&d->alerts);
     msgpack_sbuffer_destroy(&d->enc);
+    sk_json_free(&d->json);
 }
 
 int main(int argc, char **argv)

@@ -246,11 +246,20 @@ static int alert_kind(const void *payload, size_t len, sk_alerts_format_t fmt)
     if (!payload || len == 0)
         return k;
     if (fmt == SK_ALERTS_JSON) {
-        json_t *root = json_loadb(payload, len, 0, NULL);
-        json_t *v = root ? json_object_get(root, "kind") : NULL;
-        if (json_is_string(v))
-            k = kind_index(json_string_value(v), json_string_length(v));
-        json_decref(root);
+        /* Our own alerts (sk_alert_write_json): "kind" is the second
+         * member, a plain name; no need to parse the whole object. */
+        static const char tag[] = "\"kind\":\"";
+        const size_t taglen = sizeof tag - 1;
+        const char *p = payload;
+        for (size_t i = 0; i + taglen <= len && i < 96; i++) {
+            if (memcmp(p + i, tag, taglen) != 0)
+                continue;
+            const char *name = p + i + taglen;
+            const char *end = memchr(name, '"', len - i - taglen);
+            if (end)
+                k = kind_index(name, (size_t)(end - name));
+            break;
+        }
     } else {
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);

@@ -14,10 +14,11 @@
  *   - apply each event unless its offset is at or below the account's
  *     stored position for that partition (applied before a crash).
  *  Flush:
- *   - one compare-and-set write per changed account: the state, the
- *     readable scores, the positions (inside the state) and the outbox of
- *     new alerts, all in one HSET; indexes and due time after it;
- *   - produce every outbox and wait for every delivery report;
+ *   - one compare-and-set write per changed account (one script per
+ *     bucket of accounts): the state, the readable scores, the positions
+ *     (inside the state) and the outbox of new alerts together; then the
+ *     indexes and due times, which Redis updates while
+ *   - every outbox is produced; then wait for every delivery report;
  *   - clear the outboxes; the caller then commits the offsets.
  *  Any failure drops the batch's entries from the cache (their memory is
  *  ahead of Redis) and the batch is processed again from Redis' state:
@@ -103,10 +104,11 @@ int sk_pipeline_take_alerts(sk_daemon_t *d, sk_cache_entry_t *e)
             if (rc == SK_OK)
                 rc = sk_outbox_append(&e->outbox, d->enc.data, d->enc.size);
         } else {
-            char *json = sk_alert_to_json(a);
-            rc = json ? sk_outbox_append(&e->outbox, json, strlen(json))
-                      : SK_ERR;
-            free(json);
+            sk_json_reset(&d->json);
+            sk_alert_write_json(a, &d->json);
+            rc = d->json.oom ? SK_ERR
+                             : sk_outbox_append(&e->outbox, d->json.data,
+                                                d->json.len);
         }
     }
     sk_alerts_clear(&d->alerts);
@@ -426,6 +428,9 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
             return SK_ERR;
         }
     }
+    /* The index round ran in Redis while the alerts were handed over. */
+    if (SK_REDIS_TIMED(d, sk_redis_settle(d->redis, errstr, errlen)) != SK_OK)
+        return SK_ERR;
     rc = sk_producer_wait(d);
     if (rc != SK_OK) {
         snprintf(errstr, errlen, "%s",

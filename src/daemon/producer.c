@@ -74,11 +74,12 @@ rd_kafka_conf_t *sk_producer_conf(const sk_daemon_t *d, char *errstr,
     sk_kafka_props_t props = {0}, fixed = {0};
     rd_kafka_conf_t *conf = NULL;
 
-    /* A batch waits for its alerts' delivery before it commits: a short
-     * linger sends them at once instead of after librdkafka's 5 ms. */
+    /* A batch waits for its alerts' delivery before it commits: no
+     * linger sends them at once instead of after librdkafka's 5 ms (the
+     * alerts of a flush are produced together and batch anyway). */
     if (sk_kafka_props_set(&props, "client.id", "scorekeeperd", errstr,
                            errlen) ||
-        sk_kafka_props_set(&props, "linger.ms", "1", errstr, errlen))
+        sk_kafka_props_set(&props, "linger.ms", "0", errstr, errlen))
         goto done;
     for (size_t i = 0; i < d->cfg->kafka.n; i++)
         if (sk_kafka_props_set(&props, d->cfg->kafka.keys[i],

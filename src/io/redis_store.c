@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@
 #include <msgpack.h>
 
 #include "redis_store.h"
+#include "scorekeeper/json_writer.h"
 #include "scorekeeper/model.h"
 #include "scorekeeper/state_codec.h"
 
@@ -145,12 +145,13 @@ struct sk_redis {
     int64_t next_try_ms;  /**< monotonic time of the next attempt */
     bool need_noeviction; /**< check maxmemory-policy on every connect */
     bool scripts_loaded;  /**< SCRIPT LOAD done on this connection */
+    size_t owed;          /**< replies to commands sent without waiting */
     char sha[SCRIPT__COUNT][41]; /**< sha1 of each script */
     uint64_t connects;    /**< successful connections */
     char last_error[SK_ERRSTR_LEN]; /**< why the last call failed */
     msgpack_sbuffer blob; /**< scratch: the encoded states of a flush */
-    char *text;           /**< scratch: the scores records of a flush */
-    size_t text_len, text_cap;
+    sk_json_writer_t text; /**< scratch: records and gens of a flush, each
+                                ended by a NUL */
     const char **argv;    /**< scratch: arguments of one command */
     size_t *lens;
     size_t cap_args;
@@ -214,6 +215,7 @@ static void drop(sk_redis_t *r)
         r->ctx = NULL;
     }
     r->scripts_loaded = false;
+    r->owed = 0;
     r->next_try_ms = now + r->backoff_ms;
     r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_FIRST_MS;
     if (r->backoff_ms > BACKOFF_MAX_MS)
@@ -378,12 +380,24 @@ fail:
     return fail(r, errstr, errlen, "%s", why);
 }
 
+static int drain(sk_redis_t *r, size_t n, char *errstr, size_t errlen,
+                 const char *what);
+
+/* Read the replies owed by sk_redis_write_accounts' index updates. */
+static int settle(sk_redis_t *r, char *errstr, size_t errlen)
+{
+    size_t owed = r->owed;
+
+    r->owed = 0;
+    return owed ? drain(r, owed, errstr, errlen, "index update") : SK_OK;
+}
+
 static int ensure(sk_redis_t *r, char *errstr, size_t errlen)
 {
     int64_t now;
 
     if (r->ctx)
-        return SK_OK;
+        return settle(r, errstr, errlen);
     now = mono_ms();
     if (now < r->next_try_ms) {
         snprintf(errstr, errlen, "%s (next attempt in %" PRId64 " ms)",
@@ -421,7 +435,7 @@ void sk_redis_close(sk_redis_t *r)
     if (r->ctx)
         redisFree(r->ctx);
     msgpack_sbuffer_destroy(&r->blob);
-    free(r->text);
+    sk_json_free(&r->text);
     free(r->argv);
     free(r->lens);
     free(r->order);
@@ -642,60 +656,16 @@ static int reserve_args(sk_redis_t *r, size_t n)
     return SK_OK;
 }
 
-/* Append printf output to the text arena; @returns its offset, or
- * SIZE_MAX when out of memory.  Each piece ends with a NUL. */
-static size_t text_printf(sk_redis_t *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static size_t text_printf(sk_redis_t *r, const char *fmt, ...)
+/* Append the decimal @p v and a NUL to the text arena; @returns where it
+ * starts. */
+static size_t text_number(sk_redis_t *r, uint64_t v)
 {
-    size_t at = r->text_len;
+    size_t at = r->text.len;
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%" PRIu64, v);
 
-    for (;;) {
-        size_t room = r->text_cap - r->text_len;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(r->text ? r->text + at : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return SIZE_MAX;
-        if ((size_t)n < room) {
-            r->text_len += (size_t)n + 1;
-            return at;
-        }
-        size_t cap = r->text_cap ? r->text_cap * 2 : 65536;
-        while (cap - r->text_len <= (size_t)n)
-            cap *= 2;
-        char *nt = realloc(r->text, cap);
-        if (!nt)
-            return SIZE_MAX;
-        r->text = nt;
-        r->text_cap = cap;
-    }
-}
-
-/* Append @p s to the text arena as a JSON string (quoted, escaped),
- * without the terminating NUL: the caller continues the piece. */
-static int text_json_string(sk_redis_t *r, const char *s)
-{
-    if (text_printf(r, "\"") == SIZE_MAX)
-        return SK_ERR;
-    r->text_len--; /* continue over the NUL */
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        size_t at = c == '"' || c == '\\' ? text_printf(r, "\\%c", c)
-                    : c < 0x20            ? text_printf(r, "\\u%04x", c)
-                                          : text_printf(r, "%c", c);
-        if (at == SIZE_MAX)
-            return SK_ERR;
-        r->text_len--;
-    }
-    if (text_printf(r, "\"") == SIZE_MAX)
-        return SK_ERR;
-    r->text_len--;
-    return SK_OK;
+    sk_json_raw(&r->text, buf, (size_t)n + 1);
+    return at;
 }
 
 /* Fill r->order with 0..n-1 grouped by the bucket of id_of(items, i);
@@ -814,6 +784,17 @@ static int zg_send(sk_redis_t *r, size_t *queued, char *errstr, size_t errlen)
         }
     }
     return SK_OK;
+}
+
+int sk_redis_settle(sk_redis_t *r, char *errstr, size_t errlen)
+{
+    if (!r->ctx) {
+        if (r->owed == 0)
+            return SK_OK;
+        snprintf(errstr, errlen, "%s", r->last_error);
+        return SK_ERR;
+    }
+    return settle(r, errstr, errlen);
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -1008,60 +989,62 @@ typedef struct write_args {
     size_t record_at, record_len, gen_at; /* in r->text */
 } write_args_t;
 
-static double finite(double v)
-{
-    return isfinite(v) ? v : 0;
-}
-
 /* The readable record of one account (schemas/redis.md), as JSON in the
- * text arena.  @returns SK_OK or SK_ERR (out of memory). */
-static int append_record(sk_redis_t *r, const sk_rules_t *rules,
-                         const sk_account_t *a, const sk_scores_t *s,
-                         write_args_t *wa)
+ * text arena, followed by a NUL. */
+static void append_record(sk_redis_t *r, const sk_rules_t *rules,
+                          const sk_account_t *a, const sk_scores_t *s,
+                          write_args_t *wa)
 {
-    char updated[40], as_of[40];
+    sk_json_writer_t *w = &r->text;
     const sk_play_t *play = &rules->plays[s->health];
-    bool first = true;
+    char updated[40], as_of[40];
 
     sk_format_time(a->updated_ms, updated, sizeof updated);
     sk_format_time(a->clock_ms, as_of, sizeof as_of);
-    wa->record_at = r->text_len;
-    if (text_printf(r,
-                    "{\"points\":%" PRId64 ",\"stage\":%" PRId64
-                    ",\"engagement\":%.15g,\"eng_tier\":\"%s\","
-                    "\"customer\":%.15g,\"upsell\":%.15g,\"segment\":\"%s\","
-                    "\"health\":\"%s\",\"play\":",
-                    s->points, s->stage, finite(s->engagement),
-                    sk_eng_tier_name(s->eng_tier), finite(s->customer),
-                    finite(s->upsell), sk_segment_name(s->segment),
-                    sk_health_name(s->health)) == SIZE_MAX)
-        return SK_ERR;
-    r->text_len--;
-    if (text_json_string(r, play->name) != SK_OK ||
-        text_printf(r, ",\"sla_hours\":%d,\"flags\":[", play->sla_hours) ==
-            SIZE_MAX)
-        return SK_ERR;
-    r->text_len--;
-    for (int f = 0; f < SK_FLAG__COUNT; f++) {
+    wa->record_at = w->len;
+    sk_json_open(w);
+    sk_json_key(w, "points");
+    sk_json_int(w, s->points);
+    sk_json_key(w, "stage");
+    sk_json_int(w, s->stage);
+    sk_json_key(w, "engagement");
+    sk_json_real(w, s->engagement);
+    sk_json_key(w, "eng_tier");
+    sk_json_string(w, sk_eng_tier_name(s->eng_tier));
+    sk_json_key(w, "customer");
+    sk_json_real(w, s->customer);
+    sk_json_key(w, "upsell");
+    sk_json_real(w, s->upsell);
+    sk_json_key(w, "segment");
+    sk_json_string(w, sk_segment_name(s->segment));
+    sk_json_key(w, "health");
+    sk_json_string(w, sk_health_name(s->health));
+    sk_json_key(w, "play");
+    sk_json_string(w, play->name);
+    sk_json_key(w, "sla_hours");
+    sk_json_int(w, play->sla_hours);
+    sk_json_key(w, "flags");
+    sk_json_raw(w, "[", 1);
+    for (int f = 0, first = 1; f < SK_FLAG__COUNT; f++) {
         if (!(s->flags & (1u << f)))
             continue;
-        if (text_printf(r, "%s\"%s\"", first ? "" : ",",
-                        sk_flag_name((sk_flag_t)f)) == SIZE_MAX)
-            return SK_ERR;
-        r->text_len--;
-        first = false;
+        if (!first)
+            sk_json_raw(w, ",", 1);
+        sk_json_string(w, sk_flag_name((sk_flag_t)f));
+        first = 0;
     }
-    if (text_printf(r,
-                    "],\"updated_at\":\"%s\",\"as_of\":\"%s\","
-                    "\"events_applied\":%" PRIu64 ",\"rules_version\":",
-                    updated, as_of, a->events_applied) == SIZE_MAX)
-        return SK_ERR;
-    r->text_len--;
-    if (text_json_string(r, rules->version) != SK_OK ||
-        text_printf(r, "}") == SIZE_MAX)
-        return SK_ERR;
-    wa->record_len = r->text_len - 1 - wa->record_at;
-    return SK_OK;
+    sk_json_raw(w, "]", 1);
+    sk_json_key(w, "updated_at");
+    sk_json_string(w, updated);
+    sk_json_key(w, "as_of");
+    sk_json_string(w, as_of);
+    sk_json_key(w, "events_applied");
+    sk_json_int(w, (int64_t)a->events_applied);
+    sk_json_key(w, "rules_version");
+    sk_json_string(w, rules->version);
+    sk_json_close(w);
+    wa->record_len = w->len - wa->record_at;
+    sk_json_raw(w, "", 1);
 }
 
 /* Gather the index and due updates of a written account. */
@@ -1120,20 +1103,19 @@ static int encode_writes(sk_redis_t *r, const sk_rules_t *rules,
                          write_args_t *wa, char *errstr, size_t errlen)
 {
     msgpack_sbuffer_clear(&r->blob);
-    r->text_len = 0;
+    sk_json_reset(&r->text);
     for (size_t i = 0; i < n; i++) {
         wa[i].state_at = r->blob.size;
         if (sk_state_encode(items[i].acct, &r->blob) != SK_OK)
             return fail(r, errstr, errlen, "account %s: cannot encode state",
                         items[i].acct->id);
         wa[i].state_len = r->blob.size - wa[i].state_at;
-        wa[i].gen_at = text_printf(r, "%" PRIu64, items[i].gen);
-        if (wa[i].gen_at == SIZE_MAX ||
-            append_record(r, rules, items[i].acct, items[i].scores, &wa[i]) !=
-                SK_OK) {
-            snprintf(errstr, errlen, "out of memory");
-            return SK_ERR;
-        }
+        wa[i].gen_at = text_number(r, items[i].gen);
+        append_record(r, rules, items[i].acct, items[i].scores, &wa[i]);
+    }
+    if (r->text.oom) {
+        snprintf(errstr, errlen, "out of memory");
+        return SK_ERR;
     }
     return SK_OK;
 }
@@ -1180,9 +1162,9 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
                 const sk_redis_write_t *w = &items[r->order[j]];
                 const write_args_t *a = &wa[r->order[j]];
                 ARG(w->acct->id, strlen(w->acct->id));
-                ARG(r->text + a->gen_at, strlen(r->text + a->gen_at));
+                ARG(r->text.data + a->gen_at, strlen(r->text.data + a->gen_at));
                 ARG(r->blob.data + a->state_at, a->state_len);
-                ARG(r->text + a->record_at, a->record_len);
+                ARG(r->text.data + a->record_at, a->record_len);
                 ARG((const char *)w->outbox, w->outbox_len);
             }
 #undef ARG
@@ -1221,8 +1203,16 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
         }
     if (zg_send(r, &queued, errstr, errlen) != SK_OK)
         goto done;
-    rc = drain(r, queued, errstr, errlen, "index update");
+    /* Sent now, read by sk_redis_settle(): Redis updates the indexes
+     * while the caller produces the alerts. */
+    for (int sent = 0; !sent;)
+        if (redisBufferWrite(r->ctx, &sent) != REDIS_OK) {
+            fail(r, errstr, errlen, "index update: %s", io_error(r->ctx));
+            goto done;
+        }
+    r->owed = queued;
     queued = 0;
+    rc = SK_OK;
 done:
     if (rc != SK_OK && queued && r->ctx)
         drop(r); /* replies still in flight would answer the next call */
@@ -1255,13 +1245,13 @@ int sk_redis_confirm_outboxes(sk_redis_t *r, sk_redis_confirm_t *items,
         snprintf(errstr, errlen, "out of memory");
         return SK_ERR;
     }
-    r->text_len = 0;
+    sk_json_reset(&r->text);
     for (size_t i = 0; i < n; i++)
-        if ((gen_at[i] = text_printf(r, "%" PRIu64, items[i].gen)) ==
-            SIZE_MAX) {
-            snprintf(errstr, errlen, "out of memory");
-            goto done;
-        }
+        gen_at[i] = text_number(r, items[i].gen);
+    if (r->text.oom) {
+        snprintf(errstr, errlen, "out of memory");
+        goto done;
+    }
     for (int b = 0; b < SK_REDIS_BUCKETS; b++) {
         key_bucket(r, b, "gen", keys[0]);
         key_bucket(r, b, "outbox", keys[1]);
@@ -1275,7 +1265,7 @@ int sk_redis_confirm_outboxes(sk_redis_t *r, sk_redis_confirm_t *items,
             r->argv[argc++] = keys[1];
             for (size_t j = c; j < end; j++) {
                 r->argv[argc++] = items[r->order[j]].id;
-                r->argv[argc++] = r->text + gen_at[r->order[j]];
+                r->argv[argc++] = r->text.data + gen_at[r->order[j]];
             }
             if (append(r, errstr, errlen, (int)argc, r->argv, NULL) != SK_OK)
                 goto done;

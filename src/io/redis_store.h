@@ -180,10 +180,19 @@ typedef struct sk_redis_write {
  *        Both rounds are pipelined.
  * @returns SK_OK (see each item's `written`), or SK_ERR on a Redis error;
  *          some items may then have been written: reload before retrying.
+ * @remark The index round is sent but not waited for: call
+ *         sk_redis_settle() to learn how it went (any other call settles
+ *         it first, too).
  */
 int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
                             sk_redis_write_t *items, size_t n, char *errstr,
                             size_t errlen);
+
+/**
+ * @brief Wait for the index updates sk_redis_write_accounts() sent.
+ * @returns SK_OK, or SK_ERR with @p errstr (the connection is dropped).
+ */
+int sk_redis_settle(sk_redis_t *r, char *errstr, size_t errlen);
 
 /** One outbox whose alerts are confirmed delivered. */
 typedef struct sk_redis_confirm {
