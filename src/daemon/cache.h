@@ -22,9 +22,9 @@ typedef struct sk_cache_entry {
     sk_account_t *acct;          /**< owned; NULL while being loaded */
     uint64_t gen; /**< Redis generation this state was loaded/written at */
     sk_outbox_t outbox; /**< alerts written or to write, not yet confirmed */
+    size_t outbox_sent; /**< bytes of outbox already handed to the producer */
     bool state_dirty;   /**< changed since written */
     bool pinned;        /**< in the current batch's dirty list */
-    bool stale;         /**< changed by another writer: drop after the batch */
     int64_t applied_mono_ms; /**< monotonic ms of its last event here, 0 */
     int indexed_health; /**< health tier in the indexes, -1 unknown,
                              SK_HEALTH__COUNT in none */

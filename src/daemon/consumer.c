@@ -130,8 +130,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             log_assignment("partitions revoked", parts);
             if (d->n_batch > 0)
                 sk_pipeline_run_batch(d, true);
-            else
-                sk_consumer_commit(d, true);
+            /* Everything consumed so far, delivered and committed before
+             * another member takes the partitions. */
+            sk_inflight_settle(d, true);
+            sk_consumer_commit(d, NULL, true);
         }
         sk_cache_clear(d->cache);
         d->n_parts = 0;
@@ -365,26 +367,38 @@ size_t sk_consumer_collect(sk_daemon_t *d, int first_timeout_ms)
     return d->n_batch;
 }
 
-void sk_consumer_commit(sk_daemon_t *d, bool sync)
+rd_kafka_topic_partition_list_t *sk_consumer_batch_offsets(sk_daemon_t *d)
+{
+    rd_kafka_topic_partition_list_t *l;
+
+    if (d->n_batch == 0)
+        return NULL;
+    l = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < d->n_batch; i++) {
+        const rd_kafka_message_t *m = d->batch[i].msg;
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, topic, m->partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(l, topic, m->partition);
+        if (m->offset + 1 > tp->offset)
+            tp->offset = m->offset + 1;
+    }
+    return l;
+}
+
+void sk_consumer_commit(sk_daemon_t *d,
+                        const rd_kafka_topic_partition_list_t *offsets,
+                        bool sync)
 {
     rd_kafka_topic_partition_list_t *l;
     rd_kafka_resp_err_t err;
 
     if (!d->consumer)
         return;
-    if (d->n_batch > 0) {
-        l = rd_kafka_topic_partition_list_new(8);
-        for (size_t i = 0; i < d->n_batch; i++) {
-            const rd_kafka_message_t *m = d->batch[i].msg;
-            const char *topic = rd_kafka_topic_name(m->rkt);
-            rd_kafka_topic_partition_t *tp =
-                rd_kafka_topic_partition_list_find(l, topic, m->partition);
-            if (!tp)
-                tp = rd_kafka_topic_partition_list_add(l, topic, m->partition);
-            if (m->offset + 1 > tp->offset)
-                tp->offset = m->offset + 1;
-        }
-        err = rd_kafka_offsets_store(d->consumer, l);
+    if (offsets && offsets->cnt > 0) {
+        l = rd_kafka_topic_partition_list_copy(offsets);
+        rd_kafka_offsets_store(d->consumer, l);
         for (int i = 0; i < l->cnt; i++) {
             if (l->elems[i].err == RD_KAFKA_RESP_ERR__STATE)
                 sk_log(SK_LOG_DEBUG, "consumer",
@@ -397,7 +411,6 @@ void sk_consumer_commit(sk_daemon_t *d, bool sync)
                        l->elems[i].partition,
                        SK_LOG_Q(rd_kafka_err2str(l->elems[i].err)));
         }
-        (void)err;
         rd_kafka_topic_partition_list_destroy(l);
     }
     err = rd_kafka_commit(d->consumer, NULL, sync ? 0 : 1);

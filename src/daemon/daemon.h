@@ -78,23 +78,50 @@ typedef struct sk_batch_msg {
     bool dlq_sent;           /**< produced to the dead-letter topic */
 } sk_batch_msg_t;
 
-/** What a pending delivery report is about. */
+/** What a delivery record is about. */
 typedef enum sk_delivery_kind {
-    SK_DELIVERY_NONE,  /**< abandoned (its account was dropped) */
-    SK_DELIVERY_ALERT, /**< an outbox payload */
-    SK_DELIVERY_DLQ,   /**< a dead-lettered message */
+    SK_DELIVERY_FREE,  /**< unused, on the free list */
+    SK_DELIVERY_NONE,  /**< abandoned: freed when its report comes */
+    SK_DELIVERY_ALERT, /**< an alert of an in-flight batch */
+    SK_DELIVERY_DLQ,   /**< a dead-lettered message of this batch */
 } sk_delivery_kind_t;
 
+/** One message handed to the producer, until its successful report.  The
+ *  report's opaque is the record's index + 1, so records stay put in one
+ *  growable array and are reused through a free list. */
 typedef struct sk_delivery {
     sk_delivery_kind_t kind;
-    sk_cache_entry_t *entry; /**< ALERT: the account (pinned) */
-    size_t off, len;         /**< ALERT: payload within entry->outbox.buf */
+    uint64_t seq;   /**< ALERT: the in-flight batch it belongs to */
+    char *payload;  /**< ALERT: a copy, to produce it again; owned */
+    size_t len;     /**< ALERT: its length */
+    char key[SK_ACCOUNT_MAX + 1]; /**< ALERT: the account */
     size_t msg;              /**< DLQ: index in the batch */
     char reason[32];         /**< DLQ: reject reason name */
     char error[192];         /**< DLQ: reject message */
     bool pending;            /**< produced, report not yet received */
     rd_kafka_resp_err_t err; /**< the report's error */
+    size_t next_free;        /**< FREE: index + 1 of the next, 0 at end */
 } sk_delivery_t;
+
+/** An outbox to clear once its alerts are delivered. */
+typedef struct sk_confirm_item {
+    char id[SK_ACCOUNT_MAX + 1]; /**< the account */
+    uint64_t gen;   /**< generation the outbox was written at */
+    int64_t due_ms; /**< the account's due time once it is cleared */
+} sk_confirm_item_t;
+
+/**
+ * A flushed batch (or scheduler tick) whose alerts are still on their
+ * way.  Its offsets are committed, in batch order, once every alert is
+ * delivered, after its outboxes are cleared (inflight.c).
+ */
+typedef struct sk_inflight {
+    uint64_t seq;       /**< increasing */
+    rd_kafka_topic_partition_list_t *offsets; /**< to commit; may be NULL */
+    size_t outstanding; /**< its alerts without a successful report */
+    sk_confirm_item_t *confirms; /**< outboxes to clear; owned */
+    size_t n_confirms;
+} sk_inflight_t;
 
 /** An assigned input partition. */
 typedef struct sk_partition {
@@ -123,11 +150,20 @@ typedef struct sk_daemon {
     sk_cache_entry_t **load_entries;    /**< the entries being loaded */
     sk_redis_write_t *writes;           /**< scratch for a flush */
     sk_scores_t *scores;                /**< scratch for a flush */
-    sk_redis_confirm_t *confirms;       /**< scratch for a flush */
-    sk_cache_entry_t **confirm_entries; /**< entries of confirms */
+    sk_cache_entry_t **write_entries;   /**< the entry of each write */
     size_t cap_scratch;                 /**< capacity of the scratch arrays */
-    sk_delivery_t *deliveries;          /**< reports awaited by this batch */
-    size_t n_deliveries, cap_deliveries, outstanding;
+    sk_delivery_t *deliveries;          /**< delivery records (producer.c) */
+    size_t n_deliveries, cap_deliveries; /**< records in use or freed, room */
+    size_t free_delivery;   /**< index + 1 of the first free record, 0 */
+    size_t outstanding;     /**< records produced without a report */
+    size_t dlq_open;        /**< dead letters not yet delivered */
+    size_t alerts_failed_open; /**< alert records whose report failed */
+    int64_t alerts_retry_at;   /**< monotonic ms to produce those again */
+    int64_t alerts_backoff_ms; /**< the wait after the next failure */
+    sk_inflight_t *inflight; /**< flushed batches not yet committed, oldest
+                                  first (inflight.c) */
+    size_t n_inflight, cap_inflight;
+    uint64_t next_seq;       /**< seq of the next in-flight batch */
     sk_alerts_t alerts;  /**< scratch for sk_account_apply() */
     msgpack_sbuffer enc; /**< scratch for msgpack alerts */
     sk_json_writer_t json; /**< scratch for JSON alerts */
@@ -162,8 +198,14 @@ rd_kafka_conf_t *sk_consumer_conf(const sk_daemon_t *d, char *errstr,
 int sk_consumer_start(sk_daemon_t *d, char *errstr, size_t errlen);
 /** Poll one batch into d->batch.  @returns the number of messages. */
 size_t sk_consumer_collect(sk_daemon_t *d, int first_timeout_ms);
-/** Store the batch's offsets and commit (sync or async). */
-void sk_consumer_commit(sk_daemon_t *d, bool sync);
+/** The offsets after the batch's messages, per partition; NULL if the
+ *  batch is empty (or out of memory). */
+rd_kafka_topic_partition_list_t *sk_consumer_batch_offsets(sk_daemon_t *d);
+/** Store @p offsets (NULL: none) and commit what is stored (sync or
+ *  async). */
+void sk_consumer_commit(sk_daemon_t *d,
+                        const rd_kafka_topic_partition_list_t *offsets,
+                        bool sync);
 /** @returns the assigned partition, or NULL. */
 sk_partition_t *sk_consumer_partition(sk_daemon_t *d, const char *topic,
                                       int32_t partition);
@@ -183,18 +225,47 @@ int sk_producer_start(sk_daemon_t *d, char *errstr, size_t errlen);
 /** Produce one dead letter for batch message @p i (once). */
 void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
                              const char *error);
-/** Produce every payload of @p e's outbox. */
-int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e);
+/** Produce the alerts of @p e's outbox not produced yet, as part of
+ *  in-flight batch @p seq; *@p n counts them. */
+int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq,
+                       size_t *n);
 /**
- * @brief Wait for every pending delivery report, producing failed ones
- *        again (with backoff) until all succeed.
+ * @brief Wait until every dead letter of the batch is delivered,
+ *        producing failed ones again (with backoff).
  * @returns SK_OK, SK_FATAL or SK_STOPPED.
  */
-int sk_producer_wait(sk_daemon_t *d);
-/** Forget alert deliveries of dropped entries. */
-void sk_producer_abandon_alerts(sk_daemon_t *d);
-/** Drop every delivery record (the batch is over). */
+int sk_producer_wait_dead_letters(sk_daemon_t *d);
+/** Serve delivery reports (waiting up to @p timeout_ms for one), and
+ *  produce again the alerts whose delivery failed, once their backoff is
+ *  over.  @returns SK_OK or SK_FATAL. */
+int sk_producer_serve(sk_daemon_t *d, int timeout_ms);
+/** The batch is over: dead-letter records still open are abandoned. */
 void sk_producer_reset(sk_daemon_t *d);
+/** Free every record (at exit). */
+void sk_producer_free_records(sk_daemon_t *d);
+
+/* inflight.c */
+/** Start in-flight batch *@p seq (empty).  @returns SK_OK or SK_ERR. */
+int sk_inflight_begin(sk_daemon_t *d, uint64_t *seq);
+/** One more alert of batch @p seq handed to the producer. */
+void sk_inflight_produced(sk_daemon_t *d, uint64_t seq);
+/** A successful report for an alert of batch @p seq. */
+void sk_inflight_delivered(sk_daemon_t *d, uint64_t seq);
+/** The batch was written: commit @p offsets (taken; NULL for none) and
+ *  clear the outboxes @p confirms (taken) once its alerts are delivered. */
+void sk_inflight_attach(sk_daemon_t *d, uint64_t seq,
+                        rd_kafka_topic_partition_list_t *offsets,
+                        sk_confirm_item_t *confirms, size_t n_confirms);
+/**
+ * @brief Complete what can be: serve reports, clear delivered outboxes,
+ *        commit offsets in batch order.  With @p drain, wait until
+ *        nothing is in flight (a rebalance, a stop); otherwise wait only
+ *        while too much is in flight to take another batch.
+ * @returns SK_OK, SK_FATAL, or SK_STOPPED (a stop outlasted the grace).
+ */
+int sk_inflight_settle(sk_daemon_t *d, bool drain);
+/** Free every in-flight batch (at exit). */
+void sk_inflight_free(sk_daemon_t *d);
 
 /* pipeline.c */
 /**
@@ -213,8 +284,15 @@ void sk_pipeline_release(sk_daemon_t *d);
 void sk_pipeline_dlq_log_summary(sk_daemon_t *d, bool force);
 /** Unpin the dirty entries after a successful flush; count the batch. */
 void sk_pipeline_finish(sk_daemon_t *d);
-/** Flush the dirty accounts (no offsets).  Used by the scheduler. */
-int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen);
+/**
+ * @brief Flush the dirty accounts: write them, produce their new alerts
+ *        and hand the batch to inflight.c, which commits @p offsets
+ *        (taken on success; NULL for none, as for the scheduler) once
+ *        the alerts are delivered.
+ */
+int sk_pipeline_flush(sk_daemon_t *d,
+                      rd_kafka_topic_partition_list_t **offsets,
+                      char *errstr, size_t errlen);
 /** Drop the dirty entries from the cache: they are ahead of Redis. */
 void sk_pipeline_abort(sk_daemon_t *d);
 /** Mark @p e dirty and pin it.  @returns SK_OK or SK_ERR (OOM). */

@@ -27,6 +27,8 @@
 #include "signals.h"
 
 #define STATS_EVERY_MS 60000
+/* Poll the input at most this long while batches wait for deliveries. */
+#define WAIT_IN_FLIGHT_MS 5
 
 static void usage(FILE *out)
 {
@@ -388,6 +390,12 @@ static bool run(sk_daemon_t *d)
             timeout = 100;
         if (timeout < 0)
             timeout = 0;
+        /* Commit what is delivered; wait here only while too much is in
+         * flight to take another batch. */
+        if (sk_inflight_settle(d, false) == SK_FATAL)
+            break;
+        if (d->n_inflight > 0 && timeout > WAIT_IN_FLIGHT_MS)
+            timeout = WAIT_IN_FLIGHT_MS;
         if (sk_consumer_collect(d, timeout) > 0) {
             int64_t t0 = sk_metrics_clock_ns();
             int rc = sk_pipeline_run_batch(d, false);
@@ -449,9 +457,9 @@ static void shutdown_daemon(sk_daemon_t *d)
     free(d->load_entries);
     free(d->writes);
     free(d->scores);
-    free(d->confirms);
-    free(d->confirm_entries);
-    free(d->deliveries);
+    free(d->write_entries);
+    sk_inflight_free(d);
+    sk_producer_free_records(d);
     free(d->parts);
     sk_alerts_free(&d->alerts);
     msgpack_sbuffer_destroy(&d->enc);

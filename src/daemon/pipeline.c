@@ -62,8 +62,7 @@ int sk_pipeline_reserve(sk_daemon_t *d, size_t n)
     GROW(d->load_entries, cap);
     GROW(d->writes, cap);
     GROW(d->scores, cap);
-    GROW(d->confirms, cap);
-    GROW(d->confirm_entries, cap);
+    GROW(d->write_entries, cap);
     d->cap_scratch = cap;
     return SK_OK;
 }
@@ -364,10 +363,14 @@ oom:
 
 /* ---- flush ------------------------------------------------------------------------ */
 
-int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
+int sk_pipeline_flush(sk_daemon_t *d,
+                      rd_kafka_topic_partition_list_t **offsets,
+                      char *errstr, size_t errlen)
 {
     size_t nw = 0, nc = 0;
     bool conflict = false;
+    sk_confirm_item_t *confirms = NULL;
+    uint64_t seq;
     int rc;
 
     if (sk_pipeline_reserve(d, d->n_dirty) != SK_OK) {
@@ -390,7 +393,7 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
         w->prev_flags = e->indexed_flags;
         w->prev_customer = e->indexed_customer;
         w->prev_due = e->indexed_due;
-        d->confirm_entries[nw] = e;
+        d->write_entries[nw] = e;
         nw++;
     }
     if (SK_REDIS_TIMED(d,
@@ -398,7 +401,7 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
                                                nw, errstr, errlen)) != SK_OK)
         return SK_ERR;
     for (size_t i = 0; i < nw; i++) {
-        sk_cache_entry_t *e = d->confirm_entries[i];
+        sk_cache_entry_t *e = d->write_entries[i];
         if (!d->writes[i].written) {
             d->stats.conflicts++;
             if (!conflict)
@@ -419,61 +422,56 @@ int sk_pipeline_flush(sk_daemon_t *d, char *errstr, size_t errlen)
     if (conflict)
         return SK_CONFLICT;
 
-    for (size_t i = 0; i < d->n_dirty; i++) {
-        if (d->dirty[i]->outbox.n == 0)
-            continue;
-        if (sk_producer_outbox(d, d->dirty[i]) != SK_OK) {
-            snprintf(errstr, errlen, "account %s: cannot produce its outbox",
-                     d->dirty[i]->id);
-            return SK_ERR;
-        }
-    }
-    /* The index round ran in Redis while the alerts were handed over. */
-    if (SK_REDIS_TIMED(d, sk_redis_settle(d->redis, errstr, errlen)) != SK_OK)
+    /* Written: hand the new alerts to the producer, as an in-flight
+     * batch that commits once they are delivered (inflight.c). */
+    for (size_t i = 0; i < d->n_dirty; i++)
+        nc += d->dirty[i]->outbox.n > 0;
+    if (sk_inflight_begin(d, &seq) != SK_OK ||
+        (nc && !(confirms = malloc(nc * sizeof *confirms)))) {
+        snprintf(errstr, errlen, "out of memory");
         return SK_ERR;
-    rc = sk_producer_wait(d);
-    if (rc != SK_OK) {
-        snprintf(errstr, errlen, "%s",
-                 rc == SK_FATAL ? d->fatal_reason
-                                : "stopped while waiting for deliveries");
-        return rc;
     }
-
+    nc = 0;
     for (size_t i = 0; i < d->n_dirty; i++) {
         sk_cache_entry_t *e = d->dirty[i];
+        size_t produced = 0;
         if (e->outbox.n == 0)
             continue;
-        d->confirms[nc].id = e->id;
-        d->confirms[nc].gen = e->gen;
-        d->confirms[nc].due_ms = sk_retention_due_ms(d, e->acct);
-        d->confirm_entries[nc] = e;
+        if (sk_producer_outbox(d, e, seq, &produced) != SK_OK) {
+            snprintf(errstr, errlen, "account %s: cannot produce its outbox",
+                     e->id);
+            sk_inflight_attach(d, seq, NULL, confirms, nc);
+            return SK_ERR;
+        }
+        sk_copy_str(confirms[nc].id, sizeof confirms[nc].id, e->id);
+        confirms[nc].gen = e->gen;
+        confirms[nc].due_ms = sk_retention_due_ms(d, e->acct);
         nc++;
     }
-    if (SK_REDIS_TIMED(d, sk_redis_confirm_outboxes(d->redis, d->confirms, nc,
-                                                    errstr, errlen)) != SK_OK)
-        return SK_ERR;
-    for (size_t i = 0; i < nc; i++) {
-        if (d->confirms[i].cleared) {
-            sk_outbox_clear(&d->confirm_entries[i]->outbox);
-            d->confirm_entries[i]->indexed_due = d->confirms[i].due_ms;
-        }
-        else
-            d->confirm_entries[i]->stale = true;
+    /* The index round ran in Redis while the alerts were handed over. */
+    rc = SK_REDIS_TIMED(d, sk_redis_settle(d->redis, errstr, errlen));
+    if (rc == SK_OK) {
+        rc = sk_producer_wait_dead_letters(d);
+        if (rc != SK_OK)
+            snprintf(errstr, errlen, "%s",
+                     rc == SK_FATAL ? d->fatal_reason
+                                    : "stopped while waiting for deliveries");
     }
-    sk_producer_abandon_alerts(d);
-    return SK_OK;
+    /* The alerts are out either way: their outboxes are cleared once
+     * delivered.  The offsets only if the whole flush went through. */
+    sk_inflight_attach(d, seq, rc == SK_OK && offsets ? *offsets : NULL,
+                       confirms, nc);
+    if (rc == SK_OK && offsets)
+        *offsets = NULL;
+    return rc;
 }
 
 void sk_pipeline_finish(sk_daemon_t *d)
 {
     sk_stats_t *t = &d->stats, *b = &d->bstats;
 
-    for (size_t i = 0; i < d->n_dirty; i++) {
-        sk_cache_entry_t *e = d->dirty[i];
-        e->pinned = false;
-        if (e->stale)
-            sk_cache_remove(d->cache, e);
-    }
+    for (size_t i = 0; i < d->n_dirty; i++)
+        d->dirty[i]->pinned = false;
     d->n_dirty = 0;
     t->applied += b->applied;
     t->duplicates += b->duplicates;
@@ -489,7 +487,6 @@ void sk_pipeline_finish(sk_daemon_t *d)
 
 void sk_pipeline_abort(sk_daemon_t *d)
 {
-    sk_producer_abandon_alerts(d);
     for (size_t i = 0; i < d->n_dirty; i++)
         sk_cache_remove(d->cache, d->dirty[i]);
     d->n_dirty = 0;
@@ -526,11 +523,15 @@ int sk_pipeline_run_batch(sk_daemon_t *d, bool once)
 
         errstr[0] = '\0';
         rc = process(d, errstr, sizeof errstr);
-        if (rc == SK_OK)
-            rc = sk_pipeline_flush(d, errstr, sizeof errstr);
+        if (rc == SK_OK) {
+            rd_kafka_topic_partition_list_t *offsets =
+                sk_consumer_batch_offsets(d);
+            rc = sk_pipeline_flush(d, &offsets, errstr, sizeof errstr);
+            if (offsets)
+                rd_kafka_topic_partition_list_destroy(offsets);
+        }
         if (rc == SK_OK) {
             sk_pipeline_finish(d);
-            sk_consumer_commit(d, once);
             sk_pipeline_release(d);
             note_recovery(d);
             return SK_OK;

@@ -5,13 +5,16 @@
  *  - One idempotent producer (enable.idempotence=true, acks=all, fixed):
  *    librdkafka's own retries can neither reorder nor duplicate within a
  *    session.
- *  - Every message produced for a batch has a delivery record; the
- *    report's opaque is the record's index + 1, so records can live in
- *    one growable array.  A batch is committed only when every record
- *    has a successful report: a message that fails (timeout, broker
- *    down) is produced again, with backoff, for as long as it takes.
- *    Nothing is dropped; a stop request ends the wait and the batch is
- *    left uncommitted (its alerts stay in the Redis outboxes).
+ *  - Every message produced has a delivery record until its successful
+ *    report; the report's opaque is the record's index + 1, so records
+ *    live in one growable array, reused through a free list.  A message
+ *    that fails (timeout, broker down) is produced again, with backoff,
+ *    for as long as it takes: nothing is dropped.
+ *  - Dead letters exist only in the batch's messages, so a batch waits
+ *    for its dead letters before it is handed on.  Alerts are already
+ *    safe in the Redis outboxes when they are produced: their records
+ *    hold a copy of the payload and count toward their in-flight batch
+ *    (inflight.c), which commits once all are delivered.
  *  - A fatal error (the idempotent producer lost its guarantees) stops
  *    the daemon with a non-zero exit.
  */
@@ -30,6 +33,17 @@
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 5000
 
+static void free_record(sk_daemon_t *d, size_t idx)
+{
+    sk_delivery_t *rec = &d->deliveries[idx];
+
+    free(rec->payload);
+    rec->payload = NULL;
+    rec->kind = SK_DELIVERY_FREE;
+    rec->next_free = d->free_delivery;
+    d->free_delivery = idx + 1;
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     sk_daemon_t *d = opaque;
@@ -45,9 +59,21 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     rec->pending = false;
     rec->err = m->err;
     d->outstanding--;
-    if (!m->err && rec->kind == SK_DELIVERY_ALERT)
+    if (rec->kind != SK_DELIVERY_NONE)
+        sk_daemon_count_delivery(d, m, rec->kind == SK_DELIVERY_ALERT);
+    if (m->err && rec->kind != SK_DELIVERY_NONE) {
+        /* kept, to be produced again (counted in alerts_failed above) */
+        if (rec->kind == SK_DELIVERY_ALERT)
+            d->alerts_failed_open++;
+        return;
+    }
+    if (rec->kind == SK_DELIVERY_ALERT) {
         d->stats.alerts++;
-    sk_daemon_count_delivery(d, m, rec->kind == SK_DELIVERY_ALERT);
+        sk_inflight_delivered(d, rec->seq);
+    } else if (rec->kind == SK_DELIVERY_DLQ) {
+        d->dlq_open--;
+    }
+    free_record(d, idx - 1);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -117,15 +143,20 @@ int sk_producer_start(sk_daemon_t *d, char *errstr, size_t errlen)
 
 static sk_delivery_t *new_record(sk_daemon_t *d, size_t *idx)
 {
-    if (d->n_deliveries == d->cap_deliveries) {
-        size_t cap = d->cap_deliveries ? d->cap_deliveries * 2 : 256;
-        sk_delivery_t *nr = realloc(d->deliveries, cap * sizeof *nr);
-        if (!nr)
-            return NULL;
-        d->deliveries = nr;
-        d->cap_deliveries = cap;
+    if (d->free_delivery) {
+        *idx = d->free_delivery - 1;
+        d->free_delivery = d->deliveries[*idx].next_free;
+    } else {
+        if (d->n_deliveries == d->cap_deliveries) {
+            size_t cap = d->cap_deliveries ? d->cap_deliveries * 2 : 256;
+            sk_delivery_t *nr = realloc(d->deliveries, cap * sizeof *nr);
+            if (!nr)
+                return NULL;
+            d->deliveries = nr;
+            d->cap_deliveries = cap;
+        }
+        *idx = d->n_deliveries++;
     }
-    *idx = d->n_deliveries++;
     memset(&d->deliveries[*idx], 0, sizeof d->deliveries[*idx]);
     return &d->deliveries[*idx];
 }
@@ -140,11 +171,10 @@ static void produce(sk_daemon_t *d, size_t idx)
 
     for (;;) {
         if (rec->kind == SK_DELIVERY_ALERT) {
-            const sk_cache_entry_t *e = rec->entry;
             err = rd_kafka_producev(
                 d->producer, RD_KAFKA_V_TOPIC(d->cfg->alerts_topic),
-                RD_KAFKA_V_KEY(e->id, strlen(e->id)),
-                RD_KAFKA_V_VALUE(e->outbox.buf + rec->off, rec->len),
+                RD_KAFKA_V_KEY(rec->key, strlen(rec->key)),
+                RD_KAFKA_V_VALUE(rec->payload, rec->len),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         } else {
@@ -170,10 +200,13 @@ static void produce(sk_daemon_t *d, size_t idx)
         rd_kafka_poll(d->producer, 100);
     }
     if (err) {
+        /* refused locally: retried like a failed report */
         rec->pending = false;
         rec->err = err;
-        if (rec->kind == SK_DELIVERY_ALERT)
+        if (rec->kind == SK_DELIVERY_ALERT) {
             d->stats.alerts_failed++;
+            d->alerts_failed_open++;
+        }
         return;
     }
     rec->pending = true;
@@ -204,6 +237,7 @@ void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
     }
     rec->kind = SK_DELIVERY_DLQ;
     rec->msg = i;
+    d->dlq_open++;
     snprintf(rec->reason, sizeof rec->reason, "%s", reason);
     snprintf(rec->error, sizeof rec->error, "%s", error);
     d->batch[i].dlq_sent = true;
@@ -212,9 +246,10 @@ void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
     produce(d, idx);
 }
 
-int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e)
+int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq,
+                       size_t *n)
 {
-    size_t pos = 0, plen, idx;
+    size_t pos = e->outbox_sent, plen, idx;
     const char *payload;
     int rc;
 
@@ -223,10 +258,18 @@ int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e)
         if (!rec)
             return SK_ERR;
         rec->kind = SK_DELIVERY_ALERT;
-        rec->entry = e;
-        rec->off = (size_t)(payload - e->outbox.buf);
+        rec->seq = seq;
+        sk_copy_str(rec->key, sizeof rec->key, e->id);
+        if (!(rec->payload = malloc(plen))) {
+            free_record(d, idx);
+            return SK_ERR;
+        }
+        memcpy(rec->payload, payload, plen);
         rec->len = plen;
+        sk_inflight_produced(d, seq);
         produce(d, idx);
+        e->outbox_sent = pos;
+        (*n)++;
     }
     return rc < 0 ? SK_ERR : SK_OK;
 }
@@ -246,77 +289,114 @@ static bool fatal_now(sk_daemon_t *d)
     return false;
 }
 
-int sk_producer_wait(sk_daemon_t *d)
+/* Produce again every record of @p kind whose report failed. */
+static void produce_failed(sk_daemon_t *d, sk_delivery_kind_t kind)
+{
+    for (size_t i = 0; i < d->n_deliveries; i++) {
+        sk_delivery_t *rec = &d->deliveries[i];
+        if (rec->kind != kind || rec->pending || !rec->err)
+            continue;
+        if (kind == SK_DELIVERY_ALERT)
+            d->alerts_failed_open--;
+        produce(d, i);
+    }
+}
+
+int sk_producer_wait_dead_letters(sk_daemon_t *d)
 {
     int64_t backoff = RETRY_FIRST_MS, stop_deadline = 0;
 
-    for (;;) {
+    while (d->dlq_open > 0) {
         size_t failed = 0;
         rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
 
-        while (d->outstanding > 0) {
-            rd_kafka_poll(d->producer, 50);
-            if (fatal_now(d))
-                return SK_FATAL;
-            if (sk_signals_stop_requested()) {
-                int64_t now = sk_clock_mono_ms();
-                if (!stop_deadline)
-                    stop_deadline = now + STOP_GRACE_MS;
-                else if (now > stop_deadline)
-                    return SK_STOPPED;
-            }
+        rd_kafka_poll(d->producer, 50);
+        if (fatal_now(d))
+            return SK_FATAL;
+        if (sk_signals_stop_requested()) {
+            int64_t now = sk_clock_mono_ms();
+            if (!stop_deadline)
+                stop_deadline = now + STOP_GRACE_MS;
+            else if (now > stop_deadline)
+                return SK_STOPPED;
         }
         for (size_t i = 0; i < d->n_deliveries; i++) {
             const sk_delivery_t *rec = &d->deliveries[i];
-            if (rec->kind != SK_DELIVERY_NONE && !rec->pending && rec->err) {
+            if (rec->kind == SK_DELIVERY_DLQ && !rec->pending && rec->err) {
                 if (!failed)
                     first = rec->err;
                 failed++;
             }
         }
         if (!failed)
-            return SK_OK;
-        if (fatal_now(d))
-            return SK_FATAL;
+            continue;
         sk_log(SK_LOG_WARN, "producer",
-               "delivery failed; producing again (the batch is not "
-               "committed until every message is delivered)",
+               "dead-letter delivery failed; producing again (the batch is "
+               "not committed until every dead letter is delivered)",
                "messages=%zu error=%s retry_in_ms=%" PRId64, failed,
                SK_LOG_Q(rd_kafka_err2str(first)), backoff);
-        if (sk_signals_stop_requested())
-            return SK_STOPPED;
         sk_clock_sleep_ms(backoff);
         backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
-        if (sk_signals_stop_requested())
-            return SK_STOPPED;
-        for (size_t i = 0; i < d->n_deliveries; i++) {
-            sk_delivery_t *rec = &d->deliveries[i];
-            if (rec->kind != SK_DELIVERY_NONE && !rec->pending && rec->err)
-                produce(d, i);
-        }
+        produce_failed(d, SK_DELIVERY_DLQ);
     }
+    return SK_OK;
 }
 
-void sk_producer_abandon_alerts(sk_daemon_t *d)
+int sk_producer_serve(sk_daemon_t *d, int timeout_ms)
 {
-    for (size_t i = 0; i < d->n_deliveries; i++) {
-        if (d->deliveries[i].kind == SK_DELIVERY_ALERT) {
-            d->deliveries[i].kind = SK_DELIVERY_NONE;
-            d->deliveries[i].entry = NULL;
-        }
+    int64_t now;
+
+    rd_kafka_poll(d->producer, timeout_ms);
+    if (fatal_now(d))
+        return SK_FATAL;
+    if (d->alerts_failed_open == 0) {
+        d->alerts_backoff_ms = 0;
+        return SK_OK;
     }
+    now = sk_clock_mono_ms();
+    if (d->alerts_retry_at == 0) {
+        /* first failure seen: wait before producing again */
+        d->alerts_backoff_ms = d->alerts_backoff_ms
+                                   ? d->alerts_backoff_ms * 2
+                                   : RETRY_FIRST_MS;
+        if (d->alerts_backoff_ms > RETRY_MAX_MS)
+            d->alerts_backoff_ms = RETRY_MAX_MS;
+        d->alerts_retry_at = now + d->alerts_backoff_ms;
+        sk_log(SK_LOG_WARN, "producer",
+               "alert delivery failed; producing again (the batch is not "
+               "committed until every alert is delivered)",
+               "messages=%zu retry_in_ms=%" PRId64, d->alerts_failed_open,
+               d->alerts_backoff_ms);
+        return SK_OK;
+    }
+    if (now < d->alerts_retry_at)
+        return SK_OK;
+    d->alerts_retry_at = 0;
+    produce_failed(d, SK_DELIVERY_ALERT);
+    return SK_OK;
 }
 
 void sk_producer_reset(sk_daemon_t *d)
 {
-    if (d->outstanding == 0) {
-        d->n_deliveries = 0;
-        return;
-    }
-    /* Reports still due refer to these records by index: keep them, but
-     * let nothing act on them. */
+    /* Dead letters refer to the batch's messages, which go now. */
     for (size_t i = 0; i < d->n_deliveries; i++) {
-        d->deliveries[i].kind = SK_DELIVERY_NONE;
-        d->deliveries[i].entry = NULL;
+        sk_delivery_t *rec = &d->deliveries[i];
+        if (rec->kind != SK_DELIVERY_DLQ)
+            continue;
+        if (rec->pending)
+            rec->kind = SK_DELIVERY_NONE; /* freed by its report */
+        else
+            free_record(d, i);
     }
+    d->dlq_open = 0;
+}
+
+void sk_producer_free_records(sk_daemon_t *d)
+{
+    for (size_t i = 0; i < d->n_deliveries; i++)
+        free(d->deliveries[i].payload);
+    free(d->deliveries);
+    d->deliveries = NULL;
+    d->n_deliveries = d->cap_deliveries = 0;
+    d->free_delivery = 0;
 }

@@ -180,7 +180,7 @@ int sk_scheduler_tick(sk_daemon_t *d)
     }
     if (d->n_dirty == 0)
         return SK_OK;
-    rc = sk_pipeline_flush(d, errstr, sizeof errstr);
+    rc = sk_pipeline_flush(d, NULL, errstr, sizeof errstr);
     if (rc == SK_OK) {
         sk_log(SK_LOG_DEBUG, "scheduler", "evaluated due accounts",
                "accounts=%zu", d->n_dirty);
