@@ -10,6 +10,13 @@
  * fixed capacity (see the SK_ACCOUNT_* limits and the notes on each),
  * and the duplicate-id memory is capped by the rules.
  *
+ * Ownership: an sk_account_t owns every array it points to (day buckets,
+ * the bounded sets and lists, the id ring, the positions) and the topic
+ * string of each position.  The arrays start empty (NULL, capacity 0)
+ * and grow on demand up to their capacity, so a quiet account costs
+ * little more than the struct; sk_account_destroy() frees them all, and
+ * code outside account.c and state_codec.c only reads them.
+ *
  * Time moves forward one UTC midnight at a time: before an event is
  * applied, the account is evaluated at every midnight since its clock,
  * so alerts caused by time alone carry the midnight that caused them, and
@@ -30,7 +37,9 @@
 
 /* Capacities of the bounded sets.  Each keeps the most recent entries; a
  * threshold-based rule stays exact while its threshold is below the
- * capacity (for example: "2+ distinct users" needs the 2 most recent). */
+ * capacity (for example: "2+ distinct users" needs the 2 most recent).
+ * They are hard maxima: the heap arrays holding the sets grow on demand
+ * and never beyond them. */
 #define SK_ACCOUNT_MAX_MONTHS 24     /**< months with a login */
 #define SK_ACCOUNT_MAX_FEATURES 64   /**< features ever used */
 #define SK_ACCOUNT_MAX_PEOPLE 48     /**< users, role holders, departments */
@@ -104,9 +113,9 @@ typedef struct sk_seen_id {
 
 /** Last Kafka offset applied to this account for one partition. */
 typedef struct sk_position {
-    char topic[SK_TOPIC_MAX + 1];
-    int32_t partition;
-    int64_t offset; /**< offset of the last message applied */
+    char *topic;       /**< topic name, at most SK_TOPIC_MAX bytes; owned */
+    int32_t partition; /**< partition number */
+    int64_t offset;    /**< offset of the last message applied */
 } sk_position_t;
 
 /** What was last reported (alerted) for the account. */
@@ -131,26 +140,32 @@ typedef struct sk_account {
     sk_day_bucket_t *days; /**< ascending by day; owned */
     int n_days, cap_days;
 
-    int32_t login_months[SK_ACCOUNT_MAX_MONTHS]; /**< ascending; newest kept */
-    int n_login_months;
+    int32_t *login_months; /**< months with a login, ascending, newest
+                                kept, at most SK_ACCOUNT_MAX_MONTHS; owned */
+    int n_login_months, cap_login_months;
     int32_t last_login_day; /**< SK_ACCOUNT_NO_DAY if never */
     bool api_call_seen;     /**< an api_call ever */
     int32_t first_api_call_day; /**< day of the earliest api_call, whose
                                      bucket holds the upsell pattern;
                                      SK_ACCOUNT_NO_DAY if unknown */
 
-    sk_feature_use_t features[SK_ACCOUNT_MAX_FEATURES]; /**< ever used */
-    int n_features;
-    sk_person_t people[SK_ACCOUNT_MAX_PEOPLE];
-    int n_people;
+    sk_feature_use_t *features; /**< features ever used, at most
+                                     SK_ACCOUNT_MAX_FEATURES; owned */
+    int n_features, cap_features;
+    sk_person_t *people; /**< people seen, at most SK_ACCOUNT_MAX_PEOPLE;
+                              owned */
+    int n_people, cap_people;
 
-    int64_t open_cancels[SK_ACCOUNT_MAX_CANCELS]; /**< ts, oldest first */
-    int n_open_cancels;
-    int64_t outreach[SK_ACCOUNT_MAX_OUTREACH]; /**< ts since last response */
-    int n_outreach;
+    int64_t *open_cancels; /**< ts of open cancels, oldest first, at most
+                                SK_ACCOUNT_MAX_CANCELS; owned */
+    int n_open_cancels, cap_open_cancels;
+    int64_t *outreach; /**< ts of outreach since the last response, oldest
+                            first, at most SK_ACCOUNT_MAX_OUTREACH; owned */
+    int n_outreach, cap_outreach;
     int64_t last_response_ms; /**< INT64_MIN if never */
-    sk_response_sample_t responses[SK_ACCOUNT_MAX_RESPONSES]; /**< oldest first */
-    int n_responses;
+    sk_response_sample_t *responses; /**< oldest first, at most
+                                          SK_ACCOUNT_MAX_RESPONSES; owned */
+    int n_responses, cap_responses;
     int64_t last_nps_ms; /**< INT64_MIN if never */
     int last_nps;        /**< its score */
 
@@ -160,8 +175,9 @@ typedef struct sk_account {
                              to rules->dedup_max_ids; owned */
     int n_seen, cap_seen, seen_next;
 
-    sk_position_t positions[SK_ACCOUNT_MAX_POSITIONS];
-    int n_positions;
+    sk_position_t *positions; /**< oldest first, at most
+                                   SK_ACCOUNT_MAX_POSITIONS; owned */
+    int n_positions, cap_positions;
 
     sk_reported_t reported; /**< last reported values */
 } sk_account_t;
@@ -223,8 +239,17 @@ int64_t sk_account_position(const sk_account_t *acct, const char *topic,
 /**
  * @brief Record that the message at @p offset of (@p topic, @p partition)
  *        has been applied.  Keeps the newest SK_ACCOUNT_MAX_POSITIONS.
+ * @param topic at most SK_TOPIC_MAX bytes (longer names are cut there).
+ * @returns SK_OK, or SK_ERR (out of memory; the positions are then
+ *          unchanged).
  */
-void sk_account_set_position(sk_account_t *acct, const char *topic,
-                             int32_t partition, int64_t offset);
+int sk_account_set_position(sk_account_t *acct, const char *topic,
+                            int32_t partition, int64_t offset);
+
+/**
+ * @brief Replace the positions of @p dst with a copy of those of @p src.
+ * @returns SK_OK, or SK_ERR (out of memory; @p dst is then unchanged).
+ */
+int sk_account_copy_positions(sk_account_t *dst, const sk_account_t *src);
 
 #endif

@@ -21,6 +21,13 @@
  * what was last reported, and each difference becomes one alert with a
  * deterministic id.  A late event (from a day before the clock) lands in
  * its own day and the account is re-evaluated at its clock.
+ *
+ * Memory: the account owns its day buckets, id ring, bounded sets and
+ * lists, and positions (each with its topic string), all on the heap and
+ * grown on demand, never past their SK_ACCOUNT_* capacity.  Before an
+ * event is counted, reserve_event() makes room for every entry it can
+ * add, so counting itself never allocates and an out-of-memory error
+ * leaves the sets as they were.
  */
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +59,53 @@ static int32_t window_start(const sk_account_t *a, const sk_rules_t *r)
 static int32_t kept_start(const sk_account_t *a, const sk_rules_t *r)
 {
     return clock_day(a) - 2 * r->window_days + 1;
+}
+
+/* --- heap arrays ---------------------------------------------------- */
+
+/* First capacity of a bounded set's array; it doubles from there. */
+#define SET_FIRST_CAP 2
+
+/* The capacity a set's array of @p cap entries, @p n of them used, must
+ * grow to so that @p more entries fit, never beyond @p max; 0 if they
+ * already fit. */
+static int set_grow_cap(int n, int cap, int more, int max)
+{
+    int need = n + more < max ? n + more : max;
+    if (need <= cap)
+        return 0;
+    int grown = cap > 0 ? cap : SET_FIRST_CAP;
+    while (grown < need)
+        grown *= 2;
+    return grown < max ? grown : max;
+}
+
+/* A copy of the @p n entries of @p size bytes at @p src, or NULL when @p n
+ * is 0 or out of memory. */
+static void *dup_entries(const void *src, int n, size_t size)
+{
+    if (n <= 0)
+        return NULL;
+    void *copy = malloc((size_t)n * size);
+    if (copy)
+        memcpy(copy, src, (size_t)n * size);
+    return copy;
+}
+
+/* Grow the timestamp list *@p list (capacity *@p cap, @p n used) for one
+ * more entry, within @p max.  @returns SK_OK or SK_ERR (out of memory;
+ * the list is then unchanged). */
+static int reserve_ts(int64_t **list, int n, int *cap, int max)
+{
+    int grown = set_grow_cap(n, *cap, 1, max);
+    if (grown == 0)
+        return SK_OK;
+    int64_t *v = realloc(*list, (size_t)grown * sizeof *v);
+    if (!v)
+        return SK_ERR;
+    *list = v;
+    *cap = grown;
+    return SK_OK;
 }
 
 /* --- day buckets ---------------------------------------------------- */
@@ -116,7 +170,7 @@ static void prune(sk_account_t *a, const sk_rules_t *r)
 /* --- bounded sets --------------------------------------------------- */
 
 /* Insert @p ts into an ascending list of capacity @p cap, dropping the
- * oldest entry when full. */
+ * oldest entry when full.  The list has room (reserve_event()). */
 static void list_insert_ts(int64_t *list, int *n, int cap, int64_t ts)
 {
     if (*n == cap) {
@@ -139,7 +193,8 @@ static void list_insert_ts(int64_t *list, int *n, int cap, int64_t ts)
  * entries, so a crowd of users never pushes out the champions; when a
  * kind is full, its entry seen longest ago makes room.  The rules count
  * people in the current window up to small thresholds (2 users, 3
- * champions, 5 power users, 3 departments), which the most recent cover. */
+ * champions, 5 power users, 3 departments), which the most recent cover.
+ * The set has room for a new entry (reserve_event()). */
 static void person_touch(sk_account_t *a, sk_person_kind_t kind,
                          uint64_t hash, int32_t day)
 {
@@ -190,7 +245,8 @@ static sk_day_bucket_t *bucket_find(sk_account_t *a, int32_t day)
  * them to its own day, so "first" goes by event time, not arrival.
  * When the set is full, a catalogue feature replaces the entry used
  * longest ago that is not in the catalogue; other features go untracked
- * (and earn no first-use points), so the catalogue is always exact. */
+ * (and earn no first-use points), so the catalogue is always exact.
+ * The set has room for a new entry (reserve_event()). */
 static void feature_touch(sk_account_t *a, const sk_rules_t *r,
                           const char *key, int32_t day, sk_day_bucket_t *b)
 {
@@ -250,7 +306,8 @@ static void api_call_touch(sk_account_t *a, int32_t day, sk_day_bucket_t *b)
     }
 }
 
-/* Record the month of a login.  @returns true if it is the month's first. */
+/* Record the month of a login.  @returns true if it is the month's first.
+ * The list has room for a new month (reserve_event()). */
 static bool login_month_touch(sk_account_t *a, int32_t month)
 {
     int i = a->n_login_months;
@@ -272,6 +329,133 @@ static bool login_month_touch(sk_account_t *a, int32_t month)
     a->login_months[i] = month;
     a->n_login_months++;
     return true;
+}
+
+/* --- room for one event --------------------------------------------- */
+
+static bool person_known(const sk_account_t *a, sk_person_kind_t kind,
+                         uint64_t hash)
+{
+    for (int i = 0; i < a->n_people; i++)
+        if (a->people[i].kind == kind && a->people[i].hash == hash)
+            return true;
+    return false;
+}
+
+static bool feature_known(const sk_account_t *a, uint64_t hash)
+{
+    for (int i = 0; i < a->n_features; i++)
+        if (a->features[i].hash == hash)
+            return true;
+    return false;
+}
+
+static bool login_month_known(const sk_account_t *a, int32_t month)
+{
+    for (int i = 0; i < a->n_login_months; i++)
+        if (a->login_months[i] == month)
+            return true;
+    return false;
+}
+
+/* The kind a role adds to the people set, or SK_PERSON__COUNT if none. */
+static sk_person_kind_t role_kind(sk_role_t role)
+{
+    switch (role) {
+    case SK_ROLE_EXECUTIVE:
+        return SK_PERSON_EXECUTIVE;
+    case SK_ROLE_CHAMPION:
+        return SK_PERSON_CHAMPION;
+    case SK_ROLE_POWER_USER:
+        return SK_PERSON_POWER_USER;
+    default:
+        return SK_PERSON__COUNT;
+    }
+}
+
+/* How many entries counting @p ev can add to the people set. */
+static int people_added(const sk_account_t *a, const sk_event_t *ev)
+{
+    int n = 0;
+    if (ev->user[0]) {
+        uint64_t h = hash_str(ev->user);
+        sk_person_kind_t kind = role_kind(ev->role);
+        n += !person_known(a, SK_PERSON_USER, h);
+        if (kind != SK_PERSON__COUNT)
+            n += !person_known(a, kind, h);
+    }
+    if (ev->dept[0])
+        n += !person_known(a, SK_PERSON_DEPARTMENT, hash_str(ev->dept));
+    return n;
+}
+
+/* Grow the sets and lists that counting @p ev can add to, so that
+ * count_event() finds room and never allocates.  @returns SK_OK or
+ * SK_ERR (out of memory; the entries are then unchanged). */
+static int reserve_event(sk_account_t *a, const sk_event_t *ev)
+{
+    int cap = set_grow_cap(a->n_people, a->cap_people, people_added(a, ev),
+                           SK_ACCOUNT_MAX_PEOPLE);
+    if (cap > 0) {
+        sk_person_t *v = realloc(a->people, (size_t)cap * sizeof *v);
+        if (!v)
+            return SK_ERR;
+        a->people = v;
+        a->cap_people = cap;
+    }
+    switch (ev->type) {
+    case SK_EV_LOGIN: {
+        if (login_month_known(a, sk_month_of(sk_day_of(ev->ts_ms))))
+            return SK_OK;
+        cap = set_grow_cap(a->n_login_months, a->cap_login_months, 1,
+                           SK_ACCOUNT_MAX_MONTHS);
+        if (cap == 0)
+            return SK_OK;
+        int32_t *v = realloc(a->login_months, (size_t)cap * sizeof *v);
+        if (!v)
+            return SK_ERR;
+        a->login_months = v;
+        a->cap_login_months = cap;
+        return SK_OK;
+    }
+    case SK_EV_FEATURE_USED: {
+        if (feature_known(a, hash_str(ev->label)))
+            return SK_OK;
+        cap = set_grow_cap(a->n_features, a->cap_features, 1,
+                           SK_ACCOUNT_MAX_FEATURES);
+        if (cap == 0)
+            return SK_OK;
+        sk_feature_use_t *v = realloc(a->features, (size_t)cap * sizeof *v);
+        if (!v)
+            return SK_ERR;
+        a->features = v;
+        a->cap_features = cap;
+        return SK_OK;
+    }
+    case SK_EV_MEETING_CANCELED:
+        return reserve_ts(&a->open_cancels, a->n_open_cancels,
+                          &a->cap_open_cancels, SK_ACCOUNT_MAX_CANCELS);
+    case SK_EV_CSM_OUTREACH:
+        return reserve_ts(&a->outreach, a->n_outreach, &a->cap_outreach,
+                          SK_ACCOUNT_MAX_OUTREACH);
+    case SK_EV_CUSTOMER_RESPONSE: {
+        if (!ev->has_value)
+            return SK_OK;
+        cap = set_grow_cap(a->n_responses, a->cap_responses, 1,
+                           SK_ACCOUNT_MAX_RESPONSES);
+        if (cap == 0)
+            return SK_OK;
+        sk_response_sample_t *v =
+            realloc(a->responses, (size_t)cap * sizeof *v);
+        if (!v)
+            return SK_ERR;
+        a->responses = v;
+        a->cap_responses = cap;
+        return SK_OK;
+    }
+    default:
+        return SK_OK;
+    }
 }
 
 /* --- duplicate ids -------------------------------------------------- */
@@ -663,6 +847,7 @@ static void settle_cancel(sk_account_t *a, const sk_rules_t *r)
     }
 }
 
+/* The list of samples has room for one more (reserve_event()). */
 static void record_response(sk_account_t *a, const sk_event_t *ev,
                             int32_t day)
 {
@@ -849,6 +1034,8 @@ int sk_account_apply(sk_account_t *a, const sk_rules_t *r,
 
     if (advance(a, r, ev->ts_ms, out) != SK_OK)
         return SK_ERR;
+    if (reserve_event(a, ev) != SK_OK)
+        return SK_ERR;
 
     const int32_t day = sk_day_of(ev->ts_ms);
     sk_day_bucket_t *b = NULL;
@@ -896,15 +1083,49 @@ sk_account_t *sk_account_new(const char *id, const sk_rules_t *rules)
     return a;
 }
 
+static void free_positions(sk_position_t *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i].topic);
+    free(v);
+}
+
 void sk_account_destroy(sk_account_t *acct)
 {
     if (!acct)
         return;
     free(acct->days);
+    free(acct->login_months);
+    free(acct->features);
+    free(acct->people);
+    free(acct->open_cancels);
+    free(acct->outreach);
+    free(acct->responses);
     free(acct->seen);
+    free_positions(acct->positions, acct->n_positions);
     free(acct);
 }
 
+/* Copies of the @p n positions at @p src, each with its own topic, or
+ * NULL when @p n is 0 or out of memory. */
+static sk_position_t *dup_positions(const sk_position_t *src, int n)
+{
+    sk_position_t *v = dup_entries(src, n, sizeof *v);
+    if (!v)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(src[i].topic);
+        if (!(v[i].topic = malloc(len + 1))) {
+            free_positions(v, i);
+            return NULL;
+        }
+        memcpy(v[i].topic, src[i].topic, len + 1);
+    }
+    return v;
+}
+
+/* Each set is copied with room for what it holds: it grows again on
+ * demand. */
 sk_account_t *sk_account_clone(const sk_account_t *acct)
 {
     sk_account_t *c = malloc(sizeof *c);
@@ -912,7 +1133,15 @@ sk_account_t *sk_account_clone(const sk_account_t *acct)
         return NULL;
     *c = *acct;
     c->days = NULL;
+    c->login_months = NULL;
+    c->features = NULL;
+    c->people = NULL;
+    c->open_cancels = NULL;
+    c->outreach = NULL;
+    c->responses = NULL;
     c->seen = NULL;
+    c->positions = NULL;
+    c->n_positions = 0;
     if (acct->cap_days) {
         c->days = malloc((size_t)acct->cap_days * sizeof *c->days);
         if (!c->days)
@@ -925,6 +1154,32 @@ sk_account_t *sk_account_clone(const sk_account_t *acct)
             goto fail;
         memcpy(c->seen, acct->seen, (size_t)acct->n_seen * sizeof *c->seen);
     }
+    c->login_months = dup_entries(acct->login_months, acct->n_login_months,
+                                  sizeof *c->login_months);
+    c->features =
+        dup_entries(acct->features, acct->n_features, sizeof *c->features);
+    c->people = dup_entries(acct->people, acct->n_people, sizeof *c->people);
+    c->open_cancels = dup_entries(acct->open_cancels, acct->n_open_cancels,
+                                  sizeof *c->open_cancels);
+    c->outreach =
+        dup_entries(acct->outreach, acct->n_outreach, sizeof *c->outreach);
+    c->responses =
+        dup_entries(acct->responses, acct->n_responses, sizeof *c->responses);
+    c->cap_login_months = acct->n_login_months;
+    c->cap_features = acct->n_features;
+    c->cap_people = acct->n_people;
+    c->cap_open_cancels = acct->n_open_cancels;
+    c->cap_outreach = acct->n_outreach;
+    c->cap_responses = acct->n_responses;
+    if ((acct->n_login_months > 0 && !c->login_months) ||
+        (acct->n_features > 0 && !c->features) ||
+        (acct->n_people > 0 && !c->people) ||
+        (acct->n_open_cancels > 0 && !c->open_cancels) ||
+        (acct->n_outreach > 0 && !c->outreach) ||
+        (acct->n_responses > 0 && !c->responses))
+        goto fail;
+    if (sk_account_copy_positions(c, acct) != SK_OK)
+        goto fail;
     return c;
 fail:
     sk_account_destroy(c);
@@ -943,23 +1198,54 @@ int64_t sk_account_position(const sk_account_t *a, const char *topic,
     return -1;
 }
 
-void sk_account_set_position(sk_account_t *a, const char *topic,
-                             int32_t partition, int64_t offset)
+int sk_account_set_position(sk_account_t *a, const char *topic,
+                            int32_t partition, int64_t offset)
 {
     for (int i = 0; i < a->n_positions; i++) {
         sk_position_t *p = &a->positions[i];
         if (p->partition == partition && strcmp(p->topic, topic) == 0) {
             p->offset = offset;
-            return;
+            return SK_OK;
         }
     }
+    size_t len = strnlen(topic, SK_TOPIC_MAX);
+    char *name = malloc(len + 1);
+    if (!name)
+        return SK_ERR;
+    memcpy(name, topic, len);
+    name[len] = '\0';
     if (a->n_positions == SK_ACCOUNT_MAX_POSITIONS) {
+        free(a->positions[0].topic);
         memmove(a->positions, a->positions + 1,
                 (SK_ACCOUNT_MAX_POSITIONS - 1) * sizeof a->positions[0]);
         a->n_positions--;
+    } else {
+        int cap = set_grow_cap(a->n_positions, a->cap_positions, 1,
+                               SK_ACCOUNT_MAX_POSITIONS);
+        if (cap > 0) {
+            sk_position_t *v = realloc(a->positions, (size_t)cap * sizeof *v);
+            if (!v) {
+                free(name);
+                return SK_ERR;
+            }
+            a->positions = v;
+            a->cap_positions = cap;
+        }
     }
     sk_position_t *p = &a->positions[a->n_positions++];
-    sk_copy_str(p->topic, sizeof p->topic, topic);
+    p->topic = name;
     p->partition = partition;
     p->offset = offset;
+    return SK_OK;
+}
+
+int sk_account_copy_positions(sk_account_t *dst, const sk_account_t *src)
+{
+    sk_position_t *v = dup_positions(src->positions, src->n_positions);
+    if (!v && src->n_positions > 0)
+        return SK_ERR;
+    free_positions(dst->positions, dst->n_positions);
+    dst->positions = v;
+    dst->n_positions = dst->cap_positions = src->n_positions;
+    return SK_OK;
 }

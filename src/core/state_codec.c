@@ -41,9 +41,10 @@
  * version and its own decode function; old ones are kept.
  *
  * The decoded account is allocated the way the engine allocates one
- * (the struct, the day buckets read, an id ring just big enough for the
- * ids read, at most rules->dedup_max_ids), so sk_account_destroy() frees
- * it and the engine grows what needs to grow.
+ * (the struct, the day buckets read, each set and list just big enough
+ * for the entries read, a topic string per position, an id ring just big
+ * enough for the ids read, at most rules->dedup_max_ids), so
+ * sk_account_destroy() frees it and the engine grows what needs to grow.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -490,6 +491,24 @@ static int read_records(dec_t *d, int stride, int max, int *n)
     return SK_OK;
 }
 
+/*
+ * Room for the @p n records of a set about to be read: an array of @p n
+ * entries of @p size bytes, zeroed, or NULL when @p n is 0.  Sets *@p ok
+ * to false (with the message) if out of memory.
+ */
+static void *alloc_records(dec_t *d, int n, size_t size, bool *ok)
+{
+    void *v;
+    *ok = true;
+    if (n == 0)
+        return NULL;
+    if (!(v = calloc((size_t)n, size))) {
+        *ok = false;
+        dec_fail(d, "out of memory");
+    }
+    return v;
+}
+
 static int read_bucket(dec_t *d, sk_day_bucket_t *b)
 {
     uint32_t len;
@@ -564,13 +583,21 @@ static int read_days(dec_t *d, sk_account_t *a)
     return SK_OK;
 }
 
-static int read_ts_list(dec_t *d, int64_t *v, int *n, int max)
+static int read_ts_list(dec_t *d, int64_t **v, int *n, int *cap, int max)
 {
-    if (read_records(d, 1, max, n) != SK_OK)
+    int count;
+    bool ok;
+    if (read_records(d, 1, max, &count) != SK_OK)
         return SK_ERR;
-    for (int i = 0; i < *n; i++)
-        if (read_i64(d, INT64_MIN, INT64_MAX, &v[i]) != SK_OK)
+    *v = alloc_records(d, count, sizeof **v, &ok);
+    if (!ok)
+        return SK_ERR;
+    *cap = count;
+    for (int i = 0; i < count; i++) {
+        if (read_i64(d, INT64_MIN, INT64_MAX, &(*v)[i]) != SK_OK)
             return SK_ERR;
+        *n = i + 1;
+    }
     return SK_OK;
 }
 
@@ -615,8 +642,13 @@ static int read_seen(dec_t *d, sk_account_t *a)
 static int read_positions(dec_t *d, sk_account_t *a)
 {
     int n = 0;
+    bool ok;
     if (read_records(d, 3, SK_ACCOUNT_MAX_POSITIONS, &n) != SK_OK)
         return SK_ERR;
+    a->positions = alloc_records(d, n, sizeof *a->positions, &ok);
+    if (!ok)
+        return SK_ERR;
+    a->cap_positions = n;
     for (int i = 0; i < n; i++) {
         sk_position_t *p = &a->positions[i];
         const char *s;
@@ -625,12 +657,15 @@ static int read_positions(dec_t *d, sk_account_t *a)
             return dec_reader_fail(d);
         if (len == 0 || len > SK_TOPIC_MAX || memchr(s, '\0', len))
             return dec_fail(d, "a topic name is empty, too long or has NUL");
+        if (!(p->topic = malloc(len + 1)))
+            return dec_fail(d, "out of memory");
         memcpy(p->topic, s, len);
         p->topic[len] = '\0';
+        /* counted now, so that sk_account_destroy() frees the topic */
+        a->n_positions = i + 1;
         if (read_i32(d, &p->partition) != SK_OK ||
             read_i64(d, INT64_MIN, INT64_MAX, &p->offset) != SK_OK)
             return SK_ERR;
-        a->n_positions = i + 1;
     }
     return SK_OK;
 }
@@ -729,7 +764,7 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
 {
     int64_t v;
     int n = 0;
-    bool b;
+    bool b, ok;
     switch (k) {
     case KEY_ID: {
         const char *s;
@@ -766,6 +801,10 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
     case KEY_LM:
         if (read_records(d, 1, SK_ACCOUNT_MAX_MONTHS, &n) != SK_OK)
             return SK_ERR;
+        a->login_months = alloc_records(d, n, sizeof *a->login_months, &ok);
+        if (!ok)
+            return SK_ERR;
+        a->cap_login_months = n;
         for (int i = 0; i < n; i++) {
             if (read_i32(d, &a->login_months[i]) != SK_OK)
                 return SK_ERR;
@@ -788,6 +827,10 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
         int stride = d->version >= 2 ? 3 : 2;
         if (read_records(d, stride, SK_ACCOUNT_MAX_FEATURES, &n) != SK_OK)
             return SK_ERR;
+        a->features = alloc_records(d, n, sizeof *a->features, &ok);
+        if (!ok)
+            return SK_ERR;
+        a->cap_features = n;
         for (int i = 0; i < n; i++) {
             sk_feature_use_t *f = &a->features[i];
             if (read_u64(d, UINT64_MAX, &f->hash) != SK_OK ||
@@ -803,6 +846,10 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
     case KEY_PE:
         if (read_records(d, 3, SK_ACCOUNT_MAX_PEOPLE, &n) != SK_OK)
             return SK_ERR;
+        a->people = alloc_records(d, n, sizeof *a->people, &ok);
+        if (!ok)
+            return SK_ERR;
+        a->cap_people = n;
         for (int i = 0; i < n; i++) {
             sk_person_t *p = &a->people[i];
             if (read_u64(d, UINT64_MAX, &p->hash) != SK_OK ||
@@ -814,16 +861,20 @@ static int read_field(dec_t *d, sk_account_t *a, int k, int64_t *seen_next)
         }
         return SK_OK;
     case KEY_OC:
-        return read_ts_list(d, a->open_cancels, &a->n_open_cancels,
-                            SK_ACCOUNT_MAX_CANCELS);
+        return read_ts_list(d, &a->open_cancels, &a->n_open_cancels,
+                            &a->cap_open_cancels, SK_ACCOUNT_MAX_CANCELS);
     case KEY_OR:
-        return read_ts_list(d, a->outreach, &a->n_outreach,
+        return read_ts_list(d, &a->outreach, &a->n_outreach, &a->cap_outreach,
                             SK_ACCOUNT_MAX_OUTREACH);
     case KEY_LR:
         return read_i64(d, INT64_MIN, INT64_MAX, &a->last_response_ms);
     case KEY_RS:
         if (read_records(d, 2, SK_ACCOUNT_MAX_RESPONSES, &n) != SK_OK)
             return SK_ERR;
+        a->responses = alloc_records(d, n, sizeof *a->responses, &ok);
+        if (!ok)
+            return SK_ERR;
+        a->cap_responses = n;
         for (int i = 0; i < n; i++) {
             double h;
             if (read_i32(d, &a->responses[i].day) != SK_OK ||

@@ -348,7 +348,9 @@ static int process(sk_daemon_t *d, char *errstr, size_t errlen)
             if (b->ev.ts_ms < d->now_ms - d->cfg->late_grace_ms)
                 sk_daemon_count_late(d, topic);
         }
-        sk_account_set_position(e->acct, topic, m->partition, m->offset);
+        if (sk_account_set_position(e->acct, topic, m->partition, m->offset) !=
+            SK_OK)
+            goto oom;
         e->state_dirty = true;
         e->applied_mono_ms = sk_clock_mono_ms();
         if (sk_pipeline_touch(d, e) != SK_OK ||

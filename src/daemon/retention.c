@@ -11,7 +11,6 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -77,8 +76,10 @@ int sk_retention_renew(sk_daemon_t *d, sk_cache_entry_t *e,
     fresh = sk_account_new(e->id, &d->rules);
     if (!fresh)
         return SK_ERR;
-    memcpy(fresh->positions, old->positions, sizeof fresh->positions);
-    fresh->n_positions = old->n_positions;
+    if (sk_account_copy_positions(fresh, old) != SK_OK) {
+        sk_account_destroy(fresh);
+        return SK_ERR;
+    }
     sk_format_time(old->updated_ms, last, sizeof last);
     sk_format_time(ev->ts_ms, now, sizeof now);
     sk_log(SK_LOG_INFO, "retention",

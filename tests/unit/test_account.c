@@ -602,12 +602,63 @@ Test(account, next_due_is_when_something_leaves_a_window)
 Test(account, positions)
 {
     cr_assert_eq(sk_account_position(acct, "telemetry", 3), -1);
-    sk_account_set_position(acct, "telemetry", 3, 41);
-    sk_account_set_position(acct, "billing", 3, 7);
-    sk_account_set_position(acct, "telemetry", 3, 42);
+    cr_assert_eq(sk_account_set_position(acct, "telemetry", 3, 41), SK_OK);
+    cr_assert_eq(sk_account_set_position(acct, "billing", 3, 7), SK_OK);
+    cr_assert_eq(sk_account_set_position(acct, "telemetry", 3, 42), SK_OK);
     cr_assert_eq(sk_account_position(acct, "telemetry", 3), 42);
     cr_assert_eq(sk_account_position(acct, "billing", 3), 7);
     cr_assert_eq(acct->n_positions, 2);
+}
+
+Test(account, positions_keep_the_newest)
+{
+    for (int p = 0; p < SK_ACCOUNT_MAX_POSITIONS + 2; p++)
+        cr_assert_eq(sk_account_set_position(acct, "telemetry", p, 100 + p),
+                     SK_OK);
+    cr_assert_eq(acct->n_positions, SK_ACCOUNT_MAX_POSITIONS);
+    cr_assert_leq(acct->cap_positions, SK_ACCOUNT_MAX_POSITIONS);
+    cr_assert_eq(sk_account_position(acct, "telemetry", 0), -1);
+    cr_assert_eq(sk_account_position(acct, "telemetry", 1), -1);
+    for (int p = 2; p < SK_ACCOUNT_MAX_POSITIONS + 2; p++) {
+        cr_assert_eq(sk_account_position(acct, "telemetry", p), 100 + p);
+        cr_assert_eq(acct->positions[p - 2].partition, p, "oldest first");
+    }
+}
+
+Test(account, a_long_topic_is_cut)
+{
+    char topic[SK_TOPIC_MAX + 11];
+    memset(topic, 'x', sizeof topic - 1);
+    topic[sizeof topic - 1] = '\0';
+    cr_assert_eq(sk_account_set_position(acct, topic, 0, 5), SK_OK);
+    cr_assert_eq(strlen(acct->positions[0].topic), SK_TOPIC_MAX);
+    topic[SK_TOPIC_MAX] = '\0';
+    cr_assert_eq(sk_account_position(acct, topic, 0), 5);
+}
+
+Test(account, copy_positions_is_deep)
+{
+    sk_account_t *other = sk_account_new("other", &rules);
+    cr_assert_not_null(other);
+    cr_assert_eq(sk_account_set_position(acct, "telemetry", 1, 10), SK_OK);
+    cr_assert_eq(sk_account_set_position(acct, "billing", 2, 20), SK_OK);
+    cr_assert_eq(sk_account_set_position(other, "old", 9, 90), SK_OK);
+    cr_assert_eq(sk_account_copy_positions(other, acct), SK_OK);
+    cr_assert_eq(other->n_positions, 2);
+    cr_assert_eq(sk_account_position(other, "old", 9), -1);
+    cr_assert_eq(sk_account_position(other, "telemetry", 1), 10);
+    cr_assert_eq(sk_account_position(other, "billing", 2), 20);
+    cr_assert_neq(other->positions[0].topic, acct->positions[0].topic);
+    cr_assert_eq(sk_account_set_position(other, "telemetry", 1, 11), SK_OK);
+    cr_assert_eq(sk_account_position(acct, "telemetry", 1), 10);
+
+    sk_account_t *none = sk_account_new("none", &rules);
+    cr_assert_not_null(none);
+    cr_assert_eq(sk_account_copy_positions(other, none), SK_OK);
+    cr_assert_eq(other->n_positions, 0);
+    cr_assert_null(other->positions);
+    sk_account_destroy(none);
+    sk_account_destroy(other);
 }
 
 Test(account, clone_is_deep_and_equal)
@@ -622,6 +673,72 @@ Test(account, clone_is_deep_and_equal)
     cr_assert_eq(acct->points, 30, "the original is untouched");
     cr_assert_eq(c->points, 60);
     sk_account_destroy(c);
+}
+
+Test(account, clone_copies_every_set)
+{
+    sk_event_t e =
+        person("ana", SK_ROLE_CHAMPION, "ops", "2026-05-20T10:00:00Z");
+    e.type = SK_EV_FEATURE_USED;
+    snprintf(e.label, sizeof e.label, "reports");
+    apply(e);
+    apply(ev(SK_EV_LOGIN, "2026-05-20T11:00:00Z"));
+    apply(ev(SK_EV_MEETING_CANCELED, "2026-05-20T12:00:00Z"));
+    apply(ev(SK_EV_CSM_OUTREACH, "2026-05-20T13:00:00Z"));
+    sk_event_t r = ev(SK_EV_CUSTOMER_RESPONSE, "2026-05-20T14:00:00Z");
+    r.has_value = true;
+    r.value = 4;
+    apply(r);
+    apply(ev(SK_EV_CSM_OUTREACH, "2026-05-20T15:00:00Z"));
+    cr_assert_eq(sk_account_set_position(acct, "telemetry", 0, 1), SK_OK);
+    sk_account_t *c = sk_account_clone(acct);
+    cr_assert_not_null(c);
+#define SAME_SET(name)                                                         \
+    do {                                                                       \
+        cr_assert_gt(acct->n_##name, 0, #name);                                \
+        cr_assert_eq(c->n_##name, acct->n_##name, #name);                      \
+        cr_assert_neq(c->name, acct->name, #name);                             \
+        cr_assert_eq(memcmp(c->name, acct->name,                               \
+                            (size_t)c->n_##name * sizeof *c->name),            \
+                     0, #name);                                                \
+    } while (0)
+    SAME_SET(login_months);
+    SAME_SET(features);
+    SAME_SET(people);
+    SAME_SET(open_cancels);
+    SAME_SET(outreach);
+    SAME_SET(responses);
+#undef SAME_SET
+    cr_assert_eq(c->n_positions, 1);
+    cr_assert_str_eq(c->positions[0].topic, "telemetry");
+    cr_assert_neq(c->positions[0].topic, acct->positions[0].topic);
+    sk_account_destroy(c);
+}
+
+Test(account, sets_grow_up_to_their_capacity)
+{
+    /* more users, features and months than each set holds */
+    for (int i = 0; i < 3 * SK_ACCOUNT_MAX_FEATURES; i++) {
+        char iso[32], name[16];
+        snprintf(iso, sizeof iso, "20%02d-%02d-01T10:00:00Z", 20 + i / 12,
+                 1 + i % 12);
+        snprintf(name, sizeof name, "user%d", i);
+        sk_event_t e = person(name, SK_ROLE_POWER_USER, name, iso);
+        e.type = SK_EV_FEATURE_USED;
+        snprintf(e.label, sizeof e.label, "feature-%d", i);
+        apply(e);
+        apply(ev(SK_EV_LOGIN, iso));
+        cr_assert_leq(acct->n_people, acct->cap_people);
+        cr_assert_leq(acct->cap_people, SK_ACCOUNT_MAX_PEOPLE);
+        cr_assert_leq(acct->n_features, acct->cap_features);
+        cr_assert_leq(acct->cap_features, SK_ACCOUNT_MAX_FEATURES);
+        cr_assert_leq(acct->n_login_months, acct->cap_login_months);
+        cr_assert_leq(acct->cap_login_months, SK_ACCOUNT_MAX_MONTHS);
+    }
+    cr_assert_eq(acct->n_features, SK_ACCOUNT_MAX_FEATURES);
+    cr_assert_eq(acct->n_login_months, SK_ACCOUNT_MAX_MONTHS);
+    cr_assert_eq(acct->n_people,
+                 3 * (SK_ACCOUNT_MAX_PEOPLE / SK_PERSON__COUNT));
 }
 
 Test(account, invalid_id_refused)

@@ -57,6 +57,22 @@ static sk_account_t *empty_account(const char *id, int cap_seen)
     return a;
 }
 
+/* A zeroed array of @p n entries of @p size bytes for one of the heap
+ * sets of an account. */
+static void *entries(int n, size_t size)
+{
+    void *v = calloc((size_t)n, size);
+    cr_assert_not_null(v);
+    return v;
+}
+
+static char *topic_of(const char *name)
+{
+    char *t = strdup(name);
+    cr_assert_not_null(t);
+    return t;
+}
+
 /*
  * Every field of the state holding a value other than its empty one.
  * FROZEN: tests/fixtures/state-v1.bin is this account; change it only
@@ -101,33 +117,39 @@ static sk_account_t *v1_account(void)
     a->days[1].customer_points = -0.0;
     a->days[2].day = 20540; /* empty but present */
 
-    a->n_login_months = 3;
+    a->n_login_months = a->cap_login_months = 3;
+    a->login_months = entries(3, sizeof *a->login_months);
     a->login_months[0] = 2026 * 12 + 0;
     a->login_months[1] = 2026 * 12 + 1;
     a->login_months[2] = 2026 * 12 + 2;
     a->last_login_day = 20514;
     a->api_call_seen = true;
 
-    a->n_features = 2;
+    a->n_features = a->cap_features = 2;
+    a->features = entries(2, sizeof *a->features);
     a->features[0].hash = UINT64_C(0xfedcba9876543210);
     a->features[0].last_day = 20513;
     a->features[1].hash = 1;
     a->features[1].last_day = -5;
 
-    a->n_people = SK_PERSON__COUNT;
+    a->n_people = a->cap_people = SK_PERSON__COUNT;
+    a->people = entries(SK_PERSON__COUNT, sizeof *a->people);
     for (int i = 0; i < SK_PERSON__COUNT; i++) {
         a->people[i].hash = UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(i + 1);
         a->people[i].last_day = 20500 + i;
         a->people[i].kind = (uint8_t)i;
     }
 
-    a->n_open_cancels = 2;
+    a->n_open_cancels = a->cap_open_cancels = 2;
+    a->open_cancels = entries(2, sizeof *a->open_cancels);
     a->open_cancels[0] = INT64_C(1772100000000);
     a->open_cancels[1] = INT64_C(1772200000000);
-    a->n_outreach = 1;
+    a->n_outreach = a->cap_outreach = 1;
+    a->outreach = entries(1, sizeof *a->outreach);
     a->outreach[0] = INT64_C(1772300000000);
     a->last_response_ms = INT64_C(1772000000000);
-    a->n_responses = 2;
+    a->n_responses = a->cap_responses = 2;
+    a->responses = entries(2, sizeof *a->responses);
     a->responses[0].day = 20480;
     a->responses[0].hours = 0.1f;
     a->responses[1].day = 20490;
@@ -144,11 +166,15 @@ static sk_account_t *v1_account(void)
     a->n_seen = SEEN_CAP;
     a->seen_next = 3;
 
-    a->n_positions = 2;
-    strcpy(a->positions[0].topic, "telemetry");
+    char longest[SK_TOPIC_MAX + 1];
+    memset(longest, 't', SK_TOPIC_MAX);
+    longest[SK_TOPIC_MAX] = '\0';
+    a->n_positions = a->cap_positions = 2;
+    a->positions = entries(2, sizeof *a->positions);
+    a->positions[0].topic = topic_of("telemetry");
     a->positions[0].partition = 0;
     a->positions[0].offset = INT64_C(9000000000);
-    memset(a->positions[1].topic, 't', SK_TOPIC_MAX);
+    a->positions[1].topic = topic_of(longest);
     a->positions[1].partition = 2147483647;
     a->positions[1].offset = -1;
 
@@ -184,30 +210,25 @@ static const sk_seen_id_t *seen_at(const sk_account_t *a, int i)
     return &a->seen[(oldest + i) % a->cap_seen];
 }
 
-/* Clear what is not state: capacities, pointers, slots past each count. */
+/* Clear what is not state: capacities, pointers (whose entries are
+ * compared one by one), the bytes after the id. */
 static void normalize(sk_account_t *u)
 {
     u->days = NULL;
     u->seen = NULL;
+    u->login_months = NULL;
+    u->features = NULL;
+    u->people = NULL;
+    u->open_cancels = NULL;
+    u->outreach = NULL;
+    u->responses = NULL;
+    u->positions = NULL;
     u->cap_days = u->cap_seen = u->seen_next = 0;
-#define CLEAR_TAIL(arr, n)                                                     \
-    memset(&(arr)[(n)], 0,                                                     \
-           (sizeof(arr) / sizeof((arr)[0]) - (size_t)(n)) * sizeof((arr)[0]))
-    CLEAR_TAIL(u->login_months, u->n_login_months);
-    CLEAR_TAIL(u->features, u->n_features);
-    CLEAR_TAIL(u->people, u->n_people);
-    CLEAR_TAIL(u->open_cancels, u->n_open_cancels);
-    CLEAR_TAIL(u->outreach, u->n_outreach);
-    CLEAR_TAIL(u->responses, u->n_responses);
-    CLEAR_TAIL(u->positions, u->n_positions);
-#undef CLEAR_TAIL
+    u->cap_login_months = u->cap_features = u->cap_people = 0;
+    u->cap_open_cancels = u->cap_outreach = u->cap_responses = 0;
+    u->cap_positions = 0;
     size_t len = strlen(u->id);
     memset(u->id + len, 0, sizeof u->id - len);
-    for (int i = 0; i < u->n_positions; i++) {
-        len = strlen(u->positions[i].topic);
-        memset(u->positions[i].topic + len, 0,
-               sizeof u->positions[i].topic - len);
-    }
 }
 
 /*
@@ -254,6 +275,8 @@ static void expect_same_account(const sk_account_t *x, const sk_account_t *y,
             cr_expect_eq(memcmp(p, q, sizeof *p), 0, "day bucket %d", i);
     }
     cr_expect_eq(x->n_login_months, y->n_login_months);
+    for (int i = 0; i < x->n_login_months && i < y->n_login_months; i++)
+        cr_expect_eq(x->login_months[i], y->login_months[i], "month %d", i);
     cr_expect_eq(x->last_login_day, y->last_login_day);
     cr_expect_eq(x->api_call_seen, y->api_call_seen);
     cr_expect_eq(x->n_features, y->n_features);
@@ -266,14 +289,21 @@ static void expect_same_account(const sk_account_t *x, const sk_account_t *y,
     cr_expect_eq(x->n_people, y->n_people);
     for (int i = 0; i < x->n_people && i < y->n_people; i++) {
         cr_expect_eq(x->people[i].hash, y->people[i].hash);
+        cr_expect_eq(x->people[i].last_day, y->people[i].last_day);
         cr_expect_eq(x->people[i].kind, y->people[i].kind);
     }
     cr_expect_eq(x->n_open_cancels, y->n_open_cancels);
+    for (int i = 0; i < x->n_open_cancels && i < y->n_open_cancels; i++)
+        cr_expect_eq(x->open_cancels[i], y->open_cancels[i]);
     cr_expect_eq(x->n_outreach, y->n_outreach);
+    for (int i = 0; i < x->n_outreach && i < y->n_outreach; i++)
+        cr_expect_eq(x->outreach[i], y->outreach[i]);
     cr_expect_eq(x->last_response_ms, y->last_response_ms);
     cr_expect_eq(x->n_responses, y->n_responses);
-    for (int i = 0; i < x->n_responses && i < y->n_responses; i++)
+    for (int i = 0; i < x->n_responses && i < y->n_responses; i++) {
+        cr_expect_eq(x->responses[i].day, y->responses[i].day);
         cr_expect(x->responses[i].hours == y->responses[i].hours);
+    }
     cr_expect_eq(x->last_nps_ms, y->last_nps_ms);
     cr_expect_eq(x->last_nps, y->last_nps);
     cr_expect_eq(x->high_since_ms, y->high_since_ms);
@@ -297,8 +327,16 @@ static void expect_same_account(const sk_account_t *x, const sk_account_t *y,
         cr_expect_eq(x->reported.flag_since[f], y->reported.flag_since[f]);
 
     /* The ring's rotation and spare room are not state: a decoded ring
-     * is unrolled, oldest first, with room for what it holds. */
+     * is unrolled, oldest first, with room for what it holds, as is
+     * each decoded set. */
     cr_expect_leq(y->n_seen, y->cap_seen);
+    cr_expect_leq(y->n_login_months, y->cap_login_months);
+    cr_expect_leq(y->n_features, y->cap_features);
+    cr_expect_leq(y->n_people, y->cap_people);
+    cr_expect_leq(y->n_open_cancels, y->cap_open_cancels);
+    cr_expect_leq(y->n_outreach, y->cap_outreach);
+    cr_expect_leq(y->n_responses, y->cap_responses);
+    cr_expect_leq(y->n_positions, y->cap_positions);
     if (!bytewise)
         return;
     sk_account_t u, v;
