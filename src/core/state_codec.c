@@ -53,6 +53,7 @@
 #include <string.h>
 
 #include "mp_reader.h"
+#include "mp_writer.h"
 #include "scorekeeper/state_codec.h"
 
 /* Deepest value skipped under an unknown key. */
@@ -100,18 +101,20 @@ static const bucket_field_t bucket_fields[] = {
 
 /* ---- encoding ----------------------------------------------------------- */
 
-static int pack_key(msgpack_packer *pk, const char *key)
+static void pack_key(sk_mp_writer_t *w, const char *key)
 {
-    return msgpack_pack_str_with_body(pk, key, strlen(key));
+    sk_mp_str(w, key, strlen(key));
 }
 
 /* A double as an integer when that is exact and shorter. */
-static int pack_number(msgpack_packer *pk, double v)
+static void pack_number(sk_mp_writer_t *w, double v)
 {
     if (isfinite(v) && floor(v) == v && fabs(v) < 9007199254740992.0 &&
-        !(v == 0 && signbit(v)))
-        return msgpack_pack_int64(pk, (int64_t)v);
-    return msgpack_pack_double(pk, v);
+        !(v == 0 && signbit(v))) {
+        sk_mp_int(w, (int64_t)v);
+        return;
+    }
+    sk_mp_double(w, v);
 }
 
 static uint32_t bucket_mask(const sk_day_bucket_t *b)
@@ -143,36 +146,35 @@ static uint32_t bucket_mask(const sk_day_bucket_t *b)
     return mask;
 }
 
-static int pack_bucket(msgpack_packer *pk, const sk_day_bucket_t *b)
+static void pack_bucket(sk_mp_writer_t *w, const sk_day_bucket_t *b)
 {
     uint32_t mask = bucket_mask(b);
-    int n = 0, rc = 0;
+    int n = 0;
     const char *base = (const char *)b;
     for (int i = 0; i < N_BUCKET_FIELDS; i++)
         n += (mask >> i) & 1;
-    rc |= msgpack_pack_array(pk, (size_t)n + 2);
-    rc |= msgpack_pack_int32(pk, b->day);
-    rc |= msgpack_pack_uint32(pk, mask);
+    sk_mp_array(w, (size_t)n + 2);
+    sk_mp_int(w, b->day);
+    sk_mp_uint(w, mask);
     for (int i = 0; i < N_BUCKET_FIELDS; i++) {
         if (!((mask >> i) & 1))
             continue;
         const char *p = base + bucket_fields[i].offset;
         switch (bucket_fields[i].kind) {
         case B_U8:
-            rc |= msgpack_pack_uint8(pk, *(const uint8_t *)p);
+            sk_mp_uint(w, *(const uint8_t *)p);
             break;
         case B_U16:
-            rc |= msgpack_pack_uint16(pk, *(const uint16_t *)p);
+            sk_mp_uint(w, *(const uint16_t *)p);
             break;
         case B_U32:
-            rc |= msgpack_pack_uint32(pk, *(const uint32_t *)p);
+            sk_mp_uint(w, *(const uint32_t *)p);
             break;
         default:
-            rc |= pack_number(pk, *(const double *)p);
+            pack_number(w, *(const double *)p);
             break;
         }
     }
-    return rc;
 }
 
 static int flag_since_count(const sk_reported_t *r)
@@ -183,43 +185,42 @@ static int flag_since_count(const sk_reported_t *r)
     return n;
 }
 
-static int pack_reported(msgpack_packer *pk, const sk_reported_t *r)
+static void pack_reported(sk_mp_writer_t *w, const sk_reported_t *r)
 {
-    int rc = 0, nfs = flag_since_count(r);
+    int nfs = flag_since_count(r);
     size_t n = (r->stage != 0) + (r->eng_tier != 0) + (r->segment != 0) +
                (r->health != 0) + (r->flags != 0) + (nfs != 0);
-    rc |= msgpack_pack_map(pk, n);
+    sk_mp_map(w, n);
     if (r->stage) {
-        rc |= pack_key(pk, "st");
-        rc |= msgpack_pack_int64(pk, r->stage);
+        pack_key(w, "st");
+        sk_mp_int(w, r->stage);
     }
     if (r->eng_tier) {
-        rc |= pack_key(pk, "et");
-        rc |= msgpack_pack_uint8(pk, r->eng_tier);
+        pack_key(w, "et");
+        sk_mp_uint(w, r->eng_tier);
     }
     if (r->segment) {
-        rc |= pack_key(pk, "sg");
-        rc |= msgpack_pack_uint8(pk, r->segment);
+        pack_key(w, "sg");
+        sk_mp_uint(w, r->segment);
     }
     if (r->health) {
-        rc |= pack_key(pk, "h");
-        rc |= msgpack_pack_uint8(pk, r->health);
+        pack_key(w, "h");
+        sk_mp_uint(w, r->health);
     }
     if (r->flags) {
-        rc |= pack_key(pk, "fl");
-        rc |= msgpack_pack_uint32(pk, r->flags);
+        pack_key(w, "fl");
+        sk_mp_uint(w, r->flags);
     }
     if (nfs) {
-        rc |= pack_key(pk, "fs");
-        rc |= msgpack_pack_array(pk, 2 * (size_t)nfs);
+        pack_key(w, "fs");
+        sk_mp_array(w, 2 * (size_t)nfs);
         for (int i = 0; i < SK_FLAG__COUNT; i++) {
             if (r->flag_since[i] == 0)
                 continue;
-            rc |= msgpack_pack_int(pk, i);
-            rc |= msgpack_pack_int64(pk, r->flag_since[i]);
+            sk_mp_int(w, i);
+            sk_mp_int(w, r->flag_since[i]);
         }
     }
-    return rc;
 }
 
 static int points_by_type_count(const sk_account_t *a)
@@ -244,8 +245,7 @@ static int seen_oldest(const sk_account_t *a)
 
 int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
 {
-    msgpack_packer pk;
-    int rc = 0;
+    sk_mp_writer_t w = {.out = out, .oom = false};
     int npt = points_by_type_count(a);
     size_t n =
         1 + (a->clock_ms != 0) + (a->updated_ms != 0) + (a->points != 0) +
@@ -259,142 +259,141 @@ int sk_state_encode(const sk_account_t *a, msgpack_sbuffer *out)
         (a->high_since_ms != INT64_MIN) + (a->n_seen > 0) +
         (a->n_positions > 0) + !reported_empty(&a->reported);
 
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    rc |= msgpack_pack_array(&pk, 2);
-    rc |= msgpack_pack_int(&pk, SK_STATE_FORMAT_VERSION);
-    rc |= msgpack_pack_map(&pk, n);
+    sk_mp_array(&w, 2);
+    sk_mp_int(&w, SK_STATE_FORMAT_VERSION);
+    sk_mp_map(&w, n);
 
-    rc |= pack_key(&pk, "id");
-    rc |= pack_key(&pk, a->id);
+    pack_key(&w, "id");
+    pack_key(&w, a->id);
     if (a->clock_ms) {
-        rc |= pack_key(&pk, "c");
-        rc |= msgpack_pack_int64(&pk, a->clock_ms);
+        pack_key(&w, "c");
+        sk_mp_int(&w, a->clock_ms);
     }
     if (a->updated_ms) {
-        rc |= pack_key(&pk, "u");
-        rc |= msgpack_pack_int64(&pk, a->updated_ms);
+        pack_key(&w, "u");
+        sk_mp_int(&w, a->updated_ms);
     }
     if (a->points) {
-        rc |= pack_key(&pk, "p");
-        rc |= msgpack_pack_int64(&pk, a->points);
+        pack_key(&w, "p");
+        sk_mp_int(&w, a->points);
     }
     if (a->events_applied) {
-        rc |= pack_key(&pk, "n");
-        rc |= msgpack_pack_uint64(&pk, a->events_applied);
+        pack_key(&w, "n");
+        sk_mp_uint(&w, a->events_applied);
     }
     if (npt) {
-        rc |= pack_key(&pk, "pt");
-        rc |= msgpack_pack_array(&pk, 2 * (size_t)npt);
+        pack_key(&w, "pt");
+        sk_mp_array(&w, 2 * (size_t)npt);
         for (int i = 0; i < SK_EV__COUNT; i++) {
             if (a->points_by_type[i] == 0)
                 continue;
-            rc |= msgpack_pack_int(&pk, i);
-            rc |= msgpack_pack_int64(&pk, a->points_by_type[i]);
+            sk_mp_int(&w, i);
+            sk_mp_int(&w, a->points_by_type[i]);
         }
     }
     if (a->n_days > 0) {
-        rc |= pack_key(&pk, "d");
-        rc |= msgpack_pack_array(&pk, (size_t)a->n_days);
+        pack_key(&w, "d");
+        sk_mp_array(&w, (size_t)a->n_days);
         for (int i = 0; i < a->n_days; i++)
-            rc |= pack_bucket(&pk, &a->days[i]);
+            pack_bucket(&w, &a->days[i]);
     }
     if (a->n_login_months > 0) {
-        rc |= pack_key(&pk, "lm");
-        rc |= msgpack_pack_array(&pk, (size_t)a->n_login_months);
+        pack_key(&w, "lm");
+        sk_mp_array(&w, (size_t)a->n_login_months);
         for (int i = 0; i < a->n_login_months; i++)
-            rc |= msgpack_pack_int32(&pk, a->login_months[i]);
+            sk_mp_int(&w, a->login_months[i]);
     }
     if (a->last_login_day != SK_ACCOUNT_NO_DAY) {
-        rc |= pack_key(&pk, "ll");
-        rc |= msgpack_pack_int32(&pk, a->last_login_day);
+        pack_key(&w, "ll");
+        sk_mp_int(&w, a->last_login_day);
     }
     if (a->api_call_seen) {
-        rc |= pack_key(&pk, "api");
-        rc |= msgpack_pack_true(&pk);
+        pack_key(&w, "api");
+        sk_mp_true(&w);
     }
     if (a->first_api_call_day != SK_ACCOUNT_NO_DAY) {
-        rc |= pack_key(&pk, "ad");
-        rc |= msgpack_pack_int32(&pk, a->first_api_call_day);
+        pack_key(&w, "ad");
+        sk_mp_int(&w, a->first_api_call_day);
     }
     if (a->n_features > 0) {
-        rc |= pack_key(&pk, "f");
-        rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_features);
+        pack_key(&w, "f");
+        sk_mp_array(&w, 3 * (size_t)a->n_features);
         for (int i = 0; i < a->n_features; i++) {
-            rc |= msgpack_pack_uint64(&pk, a->features[i].hash);
-            rc |= msgpack_pack_int32(&pk, a->features[i].last_day);
-            rc |= msgpack_pack_int32(&pk, a->features[i].first_day);
+            sk_mp_uint(&w, a->features[i].hash);
+            sk_mp_int(&w, a->features[i].last_day);
+            sk_mp_int(&w, a->features[i].first_day);
         }
     }
     if (a->n_people > 0) {
-        rc |= pack_key(&pk, "pe");
-        rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_people);
+        pack_key(&w, "pe");
+        sk_mp_array(&w, 3 * (size_t)a->n_people);
         for (int i = 0; i < a->n_people; i++) {
-            rc |= msgpack_pack_uint64(&pk, a->people[i].hash);
-            rc |= msgpack_pack_int32(&pk, a->people[i].last_day);
-            rc |= msgpack_pack_uint8(&pk, a->people[i].kind);
+            sk_mp_uint(&w, a->people[i].hash);
+            sk_mp_int(&w, a->people[i].last_day);
+            sk_mp_uint(&w, a->people[i].kind);
         }
     }
     if (a->n_open_cancels > 0) {
-        rc |= pack_key(&pk, "oc");
-        rc |= msgpack_pack_array(&pk, (size_t)a->n_open_cancels);
+        pack_key(&w, "oc");
+        sk_mp_array(&w, (size_t)a->n_open_cancels);
         for (int i = 0; i < a->n_open_cancels; i++)
-            rc |= msgpack_pack_int64(&pk, a->open_cancels[i]);
+            sk_mp_int(&w, a->open_cancels[i]);
     }
     if (a->n_outreach > 0) {
-        rc |= pack_key(&pk, "or");
-        rc |= msgpack_pack_array(&pk, (size_t)a->n_outreach);
+        pack_key(&w, "or");
+        sk_mp_array(&w, (size_t)a->n_outreach);
         for (int i = 0; i < a->n_outreach; i++)
-            rc |= msgpack_pack_int64(&pk, a->outreach[i]);
+            sk_mp_int(&w, a->outreach[i]);
     }
     if (a->last_response_ms != INT64_MIN) {
-        rc |= pack_key(&pk, "lr");
-        rc |= msgpack_pack_int64(&pk, a->last_response_ms);
+        pack_key(&w, "lr");
+        sk_mp_int(&w, a->last_response_ms);
     }
     if (a->n_responses > 0) {
-        rc |= pack_key(&pk, "rs");
-        rc |= msgpack_pack_array(&pk, 2 * (size_t)a->n_responses);
+        pack_key(&w, "rs");
+        sk_mp_array(&w, 2 * (size_t)a->n_responses);
         for (int i = 0; i < a->n_responses; i++) {
-            rc |= msgpack_pack_int32(&pk, a->responses[i].day);
-            rc |= msgpack_pack_float(&pk, a->responses[i].hours);
+            sk_mp_int(&w, a->responses[i].day);
+            sk_mp_float(&w, a->responses[i].hours);
         }
     }
     if (a->last_nps_ms != INT64_MIN) {
-        rc |= pack_key(&pk, "ln");
-        rc |= msgpack_pack_int64(&pk, a->last_nps_ms);
+        pack_key(&w, "ln");
+        sk_mp_int(&w, a->last_nps_ms);
     }
     if (a->last_nps != -1) {
-        rc |= pack_key(&pk, "nv");
-        rc |= msgpack_pack_int(&pk, a->last_nps);
+        pack_key(&w, "nv");
+        sk_mp_int(&w, a->last_nps);
     }
     if (a->high_since_ms != INT64_MIN) {
-        rc |= pack_key(&pk, "hs");
-        rc |= msgpack_pack_int64(&pk, a->high_since_ms);
+        pack_key(&w, "hs");
+        sk_mp_int(&w, a->high_since_ms);
     }
     if (a->n_seen > 0) {
         int oldest = seen_oldest(a);
-        rc |= pack_key(&pk, "s");
-        rc |= msgpack_pack_array(&pk, 2 * (size_t)a->n_seen);
+        pack_key(&w, "s");
+        sk_mp_array(&w, 2 * (size_t)a->n_seen);
         for (int i = 0; i < a->n_seen; i++) {
             const sk_seen_id_t *s = &a->seen[(oldest + i) % a->cap_seen];
-            rc |= msgpack_pack_uint64(&pk, s->hash);
-            rc |= msgpack_pack_int64(&pk, s->ts_ms);
+            sk_mp_uint(&w, s->hash);
+            sk_mp_int(&w, s->ts_ms);
         }
     }
     if (a->n_positions > 0) {
-        rc |= pack_key(&pk, "po");
-        rc |= msgpack_pack_array(&pk, 3 * (size_t)a->n_positions);
+        pack_key(&w, "po");
+        sk_mp_array(&w, 3 * (size_t)a->n_positions);
         for (int i = 0; i < a->n_positions; i++) {
             const sk_position_t *p = &a->positions[i];
-            rc |= pack_key(&pk, p->topic);
-            rc |= msgpack_pack_int32(&pk, p->partition);
-            rc |= msgpack_pack_int64(&pk, p->offset);
+            pack_key(&w, p->topic);
+            sk_mp_int(&w, p->partition);
+            sk_mp_int(&w, p->offset);
         }
     }
     if (!reported_empty(&a->reported)) {
-        rc |= pack_key(&pk, "r");
-        rc |= pack_reported(&pk, &a->reported);
+        pack_key(&w, "r");
+        pack_reported(&w, &a->reported);
     }
-    return rc == 0 ? SK_OK : SK_ERR;
+    return w.oom ? SK_ERR : SK_OK;
 }
 
 /* ---- decoding ----------------------------------------------------------- */

@@ -311,6 +311,16 @@ done:
     return rc;
 }
 
+/* Whether some assigned input partition has messages beyond what was
+ * polled (as far as the last fetch told). */
+static bool behind(sk_daemon_t *d)
+{
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].input >= 0 && !sk_consumer_caught_up(d, &d->parts[i]))
+            return true;
+    return false;
+}
+
 size_t sk_consumer_collect(sk_daemon_t *d, int first_timeout_ms)
 {
     int64_t deadline = sk_clock_mono_ms() + d->cfg->batch_wait_ms;
@@ -321,11 +331,11 @@ size_t sk_consumer_collect(sk_daemon_t *d, int first_timeout_ms)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(d->consumer, timeout);
         sk_partition_t *p;
 
-        if (!m && timeout == 0 && d->n_batch > 0) {
+        if (!m && timeout == 0 && d->n_batch > 0 && behind(d)) {
             /* Under backlog the fetcher refills the queue within a
-             * millisecond: wait that long before calling the input idle,
-             * so batches stay large while catching up and small (flushed
-             * at once) when the stream is quiet. */
+             * millisecond: wait that long rather than end the batch, so
+             * batches stay large while catching up.  Caught up, the
+             * batch ends at once: the alert follows the event. */
             m = rd_kafka_consumer_poll(d->consumer, 1);
         }
         if (!m)
