@@ -145,7 +145,7 @@ void sk_config_defaults(sk_config_t *cfg)
     cfg->batch_wait_ms = 100;
     cfg->cache_accounts = 100000;
     cfg->tick_ms = 1000;
-    cfg->due_limit = 500;
+    cfg->due_limit = 64;
     cfg->embedded_partitions = 6;
     cfg->log_level = SK_LOG_INFO;
     cfg->log_dlq_per_second = 10;

@@ -164,6 +164,7 @@ typedef struct sk_daemon {
                                   first (inflight.c) */
     size_t n_inflight, cap_inflight;
     uint64_t next_seq;       /**< seq of the next in-flight batch */
+    bool due_more; /**< the last scheduler tick left accounts due */
     sk_alerts_t alerts;  /**< scratch for sk_account_apply() */
     msgpack_sbuffer enc; /**< scratch for msgpack alerts */
     sk_json_writer_t json; /**< scratch for JSON alerts */

@@ -404,7 +404,9 @@ static bool run(sk_daemon_t *d)
                 break;
         }
         now = sk_clock_mono_ms();
-        if (now >= next_tick) {
+        if (now >= next_tick || d->due_more) {
+            /* A backlog of due accounts (after an outage, at midnight)
+             * goes a slice per pass, between batches of events. */
             if (sk_scheduler_tick(d) == SK_FATAL)
                 break;
             sk_pipeline_dlq_log_summary(d, false);

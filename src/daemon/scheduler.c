@@ -150,6 +150,7 @@ int sk_scheduler_tick(sk_daemon_t *d)
     char errstr[SK_ERRSTR_LEN];
     size_t limit = (size_t)d->cfg->due_limit, offset = 0, skipped = 0;
     size_t per_page = limit < 256 ? limit : 256, taken = 0;
+    bool full = false;
     bool any_caught_up = false;
     int rc;
 
@@ -173,13 +174,17 @@ int sk_scheduler_tick(sk_daemon_t *d)
         /* Evaluated accounts leave the due range once written; skipped
          * ones stay, so the next page starts after them. */
         offset = skipped;
+        full = n == want;
         if (n < want)
             break;
         if (d->n_dirty > 0)
             break; /* write what we have before reading further */
     }
+    d->due_more = false;
     if (d->n_dirty == 0)
         return SK_OK;
+    /* More may be due: the loop comes back between batches. */
+    d->due_more = full;
     rc = sk_pipeline_flush(d, NULL, errstr, sizeof errstr);
     if (rc == SK_OK) {
         sk_log(SK_LOG_DEBUG, "scheduler", "evaluated due accounts",
