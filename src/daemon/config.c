@@ -143,7 +143,7 @@ void sk_config_defaults(sk_config_t *cfg)
     cfg->alerts_format = SK_ALERTS_JSON;
     cfg->batch_size = 10000;
     cfg->batch_wait_ms = 100;
-    cfg->cache_accounts = 100000;
+    cfg->cache_accounts = 50000;
     cfg->tick_ms = 1000;
     cfg->due_limit = 64;
     cfg->embedded_partitions = 6;

@@ -234,11 +234,12 @@ rd_kafka_conf_t *sk_consumer_conf(const sk_daemon_t *d, char *errstr,
                            errstr, errlen) ||
         /* librdkafka pauses fetching while its local queue holds
          * queued.min.messages or queued.max.messages.kbytes: sized for
-         * well over a second of consumption, so catching up after an
-         * outage never waits on an idle fetcher (about 256 MiB at most). */
-        sk_kafka_props_set(&props, "queued.min.messages", "1000000", errstr,
+         * several seconds of the daemon's consumption (tens of thousands
+         * of events a second), so catching up after an outage never waits
+         * on an idle fetcher, within 64 MiB of memory. */
+        sk_kafka_props_set(&props, "queued.min.messages", "200000", errstr,
                            errlen) ||
-        sk_kafka_props_set(&props, "queued.max.messages.kbytes", "262144",
+        sk_kafka_props_set(&props, "queued.max.messages.kbytes", "65536",
                            errstr, errlen))
         goto done;
     if (sk_config_embedded(cfg) &&

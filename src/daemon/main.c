@@ -396,6 +396,9 @@ static bool run(sk_daemon_t *d)
             break;
         if (d->n_inflight > 0 && timeout > WAIT_IN_FLIGHT_MS)
             timeout = WAIT_IN_FLIGHT_MS;
+        if (d->due_more)
+            timeout = 0; /* due accounts are waiting: only take what is
+                            there */
         if (sk_consumer_collect(d, timeout) > 0) {
             int64_t t0 = sk_metrics_clock_ns();
             int rc = sk_pipeline_run_batch(d, false);

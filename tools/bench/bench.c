@@ -604,23 +604,28 @@ static latency_t measure_latency(const char *brokers, double rate,
 
     pthread_t thread;
     pthread_create(&thread, NULL, latency_producer, &run);
-    double quiet_since = 0;
+    /* Ends 3 s after the last alert of a timed event once the producer
+     * is done: time-driven alerts (a backlog of silent accounts) may go
+     * on for long after, and are not what is measured. */
+    double last_sample = 0;
     for (;;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
         double now = mono_s();
-        if (!m) {
-            if (run.done && quiet_since == 0)
-                quiet_since = now;
-            if (run.done && now - quiet_since > 3)
-                break;
-            continue;
+        if (run.done && last_sample == 0)
+            last_sample = now;
+        if (run.done && now - last_sample > 3) {
+            if (m)
+                rd_kafka_message_destroy(m);
+            break;
         }
-        quiet_since = 0;
+        if (!m)
+            continue;
         if (!m->err) {
             uint64_t i = alert_latency_index(m->payload, m->len);
             if (i < total && !seen[i] && run.sent[i] > 0) {
                 seen[i] = 1;
                 lat[out.samples++] = (now - run.sent[i]) * 1000;
+                last_sample = now;
             }
         }
         rd_kafka_message_destroy(m);
