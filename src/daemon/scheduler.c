@@ -120,10 +120,13 @@ static int page(sk_daemon_t *d, char (*ids)[SK_ACCOUNT_MAX + 1], size_t n,
             continue;
         if (!owned(d, e->acct) ||
             (e->applied_mono_ms &&
-             sk_clock_mono_ms() - e->applied_mono_ms < QUIET_MS)) {
+             sk_clock_mono_ms() - e->applied_mono_ms < QUIET_MS) ||
+            (e->outbox.n > 0 && e->outbox_sent == e->outbox.len)) {
             (*skipped)++;
-            /* Another daemon's, not caught up or not quiet yet: keep
-             * nothing we loaded only to look at it. */
+            /* Another daemon's, not caught up or not quiet yet, or due
+             * (at 0) only for alerts already on their way, which its
+             * in-flight batch confirms: keep nothing we loaded only to
+             * look at it. */
             if (!e->pinned && loaded_now(d, e, n_new))
                 sk_cache_remove(d->cache, e);
             continue;
