@@ -378,7 +378,10 @@ int sk_producer_serve(sk_daemon_t *d, int timeout_ms)
 
 void sk_producer_reset(sk_daemon_t *d)
 {
-    /* Dead letters refer to the batch's messages, which go now. */
+    /* Dead letters refer to the batch's messages, which go now.  Each
+     * delivered one was freed by its report: only open ones are left. */
+    if (d->dlq_open == 0)
+        return;
     for (size_t i = 0; i < d->n_deliveries; i++) {
         sk_delivery_t *rec = &d->deliveries[i];
         if (rec->kind != SK_DELIVERY_DLQ)

@@ -1092,19 +1092,32 @@ static int gather_indexes(sk_redis_t *r, sk_redis_write_t *w)
     return zg_add(r, ZG_DUE, id, score);
 }
 
+/* Write what is queued on the connection, without reading replies. */
+static int send_queued(sk_redis_t *r, char *errstr, size_t errlen,
+                       const char *what)
+{
+    for (int sent = 0; !sent;)
+        if (redisBufferWrite(r->ctx, &sent) != REDIS_OK)
+            return fail(r, errstr, errlen, "%s: %s", what, io_error(r->ctx));
+    return SK_OK;
+}
+
 static const char *write_id(const void *items, size_t i)
 {
     return ((const sk_redis_write_t *)items)[i].acct->id;
 }
 
-/* Encode every item's state, record and gen into the arenas. */
+/* Encode the state, record and gen of items r->order[from..to) into the
+ * arenas (emptied first: the previous chunk is already queued). */
 static int encode_writes(sk_redis_t *r, const sk_rules_t *rules,
-                         const sk_redis_write_t *items, size_t n,
-                         write_args_t *wa, char *errstr, size_t errlen)
+                         const sk_redis_write_t *items, size_t from,
+                         size_t to, write_args_t *wa, char *errstr,
+                         size_t errlen)
 {
     msgpack_sbuffer_clear(&r->blob);
     sk_json_reset(&r->text);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = from; j < to; j++) {
+        size_t i = r->order[j];
         wa[i].state_at = r->blob.size;
         if (sk_state_encode(items[i].acct, &r->blob) != SK_OK)
             return fail(r, errstr, errlen, "account %s: cannot encode state",
@@ -1142,8 +1155,6 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
         snprintf(errstr, errlen, "out of memory");
         return SK_ERR;
     }
-    if (encode_writes(r, rules, items, n, wa, errstr, errlen) != SK_OK)
-        goto done;
     for (int b = 0; b < SK_REDIS_BUCKETS; b++) {
         key_bucket(r, b, "state", keys[0]);
         key_bucket(r, b, "gen", keys[1]);
@@ -1152,6 +1163,9 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
         for (size_t c = start[b]; c < start[b + 1]; c += CHUNK) {
             size_t end = c + CHUNK < start[b + 1] ? c + CHUNK : start[b + 1];
             size_t argc = 0;
+            if (encode_writes(r, rules, items, c, end, wa, errstr, errlen) !=
+                SK_OK)
+                goto done;
 #define ARG(p, l) (r->argv[argc] = (p), r->lens[argc] = (l), argc++)
             ARG("EVALSHA", 7);
             ARG(r->sha[SCRIPT_WRITE], 40);
@@ -1172,6 +1186,9 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
                 SK_OK)
                 goto done;
             queued++;
+            /* Redis runs this bucket's script while the next is encoded. */
+            if (send_queued(r, errstr, errlen, "EVALSHA write") != SK_OK)
+                goto done;
         }
     }
     for (int b = 0; b < SK_REDIS_BUCKETS; b++)
@@ -1205,11 +1222,8 @@ int sk_redis_write_accounts(sk_redis_t *r, const sk_rules_t *rules,
         goto done;
     /* Sent now, read by sk_redis_settle(): Redis updates the indexes
      * while the caller produces the alerts. */
-    for (int sent = 0; !sent;)
-        if (redisBufferWrite(r->ctx, &sent) != REDIS_OK) {
-            fail(r, errstr, errlen, "index update: %s", io_error(r->ctx));
-            goto done;
-        }
+    if (send_queued(r, errstr, errlen, "index update") != SK_OK)
+        goto done;
     r->owed = queued;
     queued = 0;
     rc = SK_OK;
