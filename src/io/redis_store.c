@@ -1062,10 +1062,12 @@ static int gather_indexes(sk_redis_t *r, sk_redis_write_t *w)
     snprintf(score, sizeof score, "%.17g", s->customer);
     if (moved && zg_add(r, ZG_SCORE, id, score) != SK_OK)
         return SK_ERR;
+    /* Tier and flag sets say who is in them (score 0): a new customer
+     * score moves the account in the score index only. */
     for (int t = 0; t < SK_HEALTH__COUNT; t++) {
         if (t == (int)s->health) {
-            if ((moved || t != w->prev_health) &&
-                zg_add(r, ZG_HEALTH + t, id, score) != SK_OK)
+            if ((!known || t != w->prev_health) &&
+                zg_add(r, ZG_HEALTH + t, id, "0") != SK_OK)
                 return SK_ERR;
         } else if ((!known || t == w->prev_health) &&
                    zg_rem(r, ZG_HEALTH + t, id) != SK_OK) {
@@ -1075,8 +1077,8 @@ static int gather_indexes(sk_redis_t *r, sk_redis_write_t *w)
     for (int f = 0; f < SK_FLAG__COUNT; f++) {
         uint32_t bit = 1u << f;
         if (s->flags & bit) {
-            if ((moved || !(w->prev_flags & bit)) &&
-                zg_add(r, ZG_FLAG + f, id, score) != SK_OK)
+            if ((!known || !(w->prev_flags & bit)) &&
+                zg_add(r, ZG_FLAG + f, id, "0") != SK_OK)
                 return SK_ERR;
         } else if ((!known || (w->prev_flags & bit)) &&
                    zg_rem(r, ZG_FLAG + f, id) != SK_OK) {
@@ -1372,44 +1374,36 @@ int sk_redis_due(sk_redis_t *r, int64_t now_ms, size_t offset, size_t limit,
 }
 
 /* ZREVRANGE key 0 -1|limit-1 WITHSCORES into a new array of rows. */
-static int zrev(sk_redis_t *r, const char *key, size_t limit,
-                sk_redis_ranked_t **rows, size_t *n, char *errstr,
-                size_t errlen)
+/* Rows from a reply of member, score pairs; @p reverse reads it from
+ * the end; at most @p limit rows (0: all). */
+static int ranked_rows(sk_redis_t *r, redisReply *rep, bool reverse,
+                       size_t limit, sk_redis_ranked_t **rows, size_t *n,
+                       char *errstr, size_t errlen, const char *what)
 {
-    char stop[24];
-    const char *argv[5] = {"ZREVRANGE", key, "0", stop, "WITHSCORES"};
-    redisReply *rep;
     sk_redis_ranked_t *out = NULL;
-    size_t cnt = 0;
+    size_t pairs, cnt = 0;
 
-    *rows = NULL;
-    *n = 0;
-    if (limit == 0)
-        snprintf(stop, sizeof stop, "-1");
-    else
-        snprintf(stop, sizeof stop, "%zu", limit - 1);
-    if (!(rep = cmd(r, errstr, errlen, 5, argv, NULL)))
-        return SK_ERR;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2) {
         freeReplyObject(rep);
-        return fail(r, errstr, errlen, "ZREVRANGE: unexpected reply");
+        return fail(r, errstr, errlen, "%s: unexpected reply", what);
     }
-    if (rep->elements) {
-        out = calloc(rep->elements / 2, sizeof *out);
-        if (!out) {
-            freeReplyObject(rep);
-            snprintf(errstr, errlen, "out of memory");
-            return SK_ERR;
-        }
+    pairs = rep->elements / 2;
+    if (limit == 0 || limit > pairs)
+        limit = pairs;
+    if (limit && !(out = calloc(limit, sizeof *out))) {
+        freeReplyObject(rep);
+        snprintf(errstr, errlen, "out of memory");
+        return SK_ERR;
     }
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const redisReply *m = rep->element[i], *s = rep->element[i + 1];
+    for (size_t k = 0; k < pairs && cnt < limit; k++) {
+        size_t i = 2 * (reverse ? pairs - 1 - k : k);
+        const redisReply *m = rep->element[i], *sc = rep->element[i + 1];
         if (m->type != REDIS_REPLY_STRING || m->len > SK_ACCOUNT_MAX ||
-            s->type != REDIS_REPLY_STRING)
+            sc->type != REDIS_REPLY_STRING)
             continue;
         memcpy(out[cnt].account, m->str, m->len);
         out[cnt].account[m->len] = '\0';
-        out[cnt].score = strtod(s->str, NULL);
+        out[cnt].score = strtod(sc->str, NULL);
         cnt++;
     }
     freeReplyObject(rep);
@@ -1422,10 +1416,9 @@ int sk_redis_top(sk_redis_t *r, const char *health, const char *flag,
                  size_t limit, sk_redis_ranked_t **rows, size_t *n,
                  char *errstr, size_t errlen)
 {
-    char key[KEY_MAX], hkey[KEY_MAX];
+    char score[KEY_MAX], hkey[KEY_MAX], fkey[KEY_MAX], stop[24];
     int h = -1, f = -1;
-    size_t i, kept = 0;
-    sk_redis_ranked_t *all;
+    redisReply *rep;
 
     *rows = NULL;
     *n = 0;
@@ -1437,39 +1430,41 @@ int sk_redis_top(sk_redis_t *r, const char *health, const char *flag,
         snprintf(errstr, errlen, "unknown flag \"%s\"", flag);
         return SK_ERR;
     }
-    if (f >= 0)
-        key_flag(r, f, key);
-    else if (h >= 0)
-        key_health(r, h, key);
-    else
-        key_score(r, key);
-    if (f < 0 || h < 0)
-        return zrev(r, key, limit, rows, n, errstr, errlen);
-
-    /* Both: walk the flag index, keep members also in the tier index. */
-    if (zrev(r, key, 0, &all, n, errstr, errlen) != SK_OK)
-        return SK_ERR;
-    key_health(r, h, hkey);
-    for (i = 0; i < *n; i++) {
-        const char *argv[3] = {"ZSCORE", hkey, all[i].account};
-        if (append(r, errstr, errlen, 3, argv, NULL) != SK_OK)
-            goto fail;
+    key_score(r, score);
+    if (h < 0 && f < 0) {
+        const char *argv[5] = {"ZREVRANGE", score, "0", stop, "WITHSCORES"};
+        snprintf(stop, sizeof stop, "%lld",
+                 limit ? (long long)limit - 1 : -1LL);
+        if (!(rep = cmd(r, errstr, errlen, 5, argv, NULL)))
+            return SK_ERR;
+        return ranked_rows(r, rep, false, limit, rows, n, errstr, errlen,
+                           "ZREVRANGE");
     }
-    for (i = 0; i < *n; i++) {
-        redisReply *rep = get_reply(r, errstr, errlen, "ZSCORE");
-        if (!rep)
-            goto fail;
-        if (rep->type == REDIS_REPLY_STRING && (limit == 0 || kept < limit))
-            all[kept++] = all[i];
-        freeReplyObject(rep);
+    /* The tier and flag sets hold membership; the score index the order:
+     * ZINTER with weight 0 on the filters keeps the customer score. */
+    {
+        const char *argv[12] = {"ZINTER", "2", score};
+        int argc = 3;
+        if (h >= 0) {
+            key_health(r, h, hkey);
+            argv[argc++] = hkey;
+        }
+        if (f >= 0) {
+            key_flag(r, f, fkey);
+            argv[argc++] = fkey;
+        }
+        if (h >= 0 && f >= 0)
+            argv[1] = "3";
+        argv[argc++] = "WEIGHTS";
+        argv[argc++] = "1";
+        for (int k = 0; k < (h >= 0) + (f >= 0); k++)
+            argv[argc++] = "0";
+        argv[argc++] = "WITHSCORES";
+        if (!(rep = cmd(r, errstr, errlen, argc, argv, NULL)))
+            return SK_ERR;
+        return ranked_rows(r, rep, true, limit, rows, n, errstr, errlen,
+                           "ZINTER");
     }
-    *rows = all;
-    *n = kept;
-    return SK_OK;
-fail:
-    free(all);
-    *n = 0;
-    return SK_ERR;
 }
 
 /* ---- readable fields, for tools -------------------------------------------- */

@@ -9,8 +9,8 @@
  *   PREFIX:{NN}:scores        hash: account id -> readable scores (JSON)
  *   PREFIX:{NN}:outbox        hash: account id -> alerts not yet confirmed
  *   PREFIX:idx:score          zset: every account by customer score
- *   PREFIX:idx:health:TIER    zset: accounts of health tier TIER by score
- *   PREFIX:idx:flag:FLAG      zset: accounts with FLAG raised, by score
+ *   PREFIX:idx:health:TIER    zset: accounts of health tier TIER (score 0)
+ *   PREFIX:idx:flag:FLAG      zset: accounts with FLAG raised (score 0)
  *   PREFIX:due                zset: account by next due time (ms)
  * The {NN} hash tag keeps a bucket's hashes in one Redis Cluster slot, so
  * the scripts that write them touch one slot.  Every call is bounded by
@@ -85,7 +85,8 @@ typedef struct sk_redis_ranked {
 } sk_redis_ranked_t;
 
 /**
- * @brief Accounts from an index, highest score first.
+ * @brief Accounts by customer score, highest first: the score index, or
+ *        its intersection with a tier and/or flag set (ZINTER).
  * @param health a health tier name, or NULL
  * @param flag   a flag name, or NULL (both NULL: every account)
  * @param rows   receives a malloc'd array the caller frees; *n its length

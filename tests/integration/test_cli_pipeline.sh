@@ -88,6 +88,16 @@ sk_assert_eq "bluebird " "$(top_flag no_login_30d)" "top --flag no_login_30d"
 sk_assert_eq "cobalt " "$(top_flag missed_meetings)" "top --flag missed_meetings"
 sk_assert_eq "fjord " "$("$SK" top --redis "$SK_REDIS_ADDR" --json --tier growth | jq -r .account | tr '\n' ' ')" \
     "top --tier growth"
+# --tier and --flag filter the ranking by customer score: the same rows,
+# in the same order, as the full ranking filtered here.
+for tier in at_risk watch growth healthy; do
+    sk_assert_eq "$(jq -r "select(.health == \"$tier\") | .account" "$T/top.jsonl" | tr '\n' ' ')" \
+        "$("$SK" top --redis "$SK_REDIS_ADDR" --json --limit 0 --tier "$tier" | jq -r .account | tr '\n' ' ')" \
+        "top --tier $tier, in score order"
+done
+sk_assert_eq "$(jq -r 'select(.health == "at_risk" and (.flags | index("no_login_30d"))) | .account' "$T/top.jsonl" | tr '\n' ' ')" \
+    "$("$SK" top --redis "$SK_REDIS_ADDR" --json --limit 0 --tier at_risk --flag no_login_30d | jq -r .account | tr '\n' ' ')" \
+    "top --tier at_risk --flag no_login_30d"
 sk_assert_eq 3 "$(SCOREKEEPER_REDIS=$SK_REDIS_ADDR "$SK" top --limit 3 | tail -n +2 | wc -l)" \
     "top --limit 3, the address from SCOREKEEPER_REDIS"
 table=$("$SK" top --redis "$SK_REDIS_ADDR" --tier at_risk)
