@@ -4,7 +4,7 @@
  * in Redis.
  *
  * The ranking comes from the sorted-set indexes (sk_redis_top) and the
- * columns from the readable fields of each account hash, fetched in one
+ * columns from the readable scores record of each account, fetched in one
  * pipelined round trip (sk_redis_get_fields): no state blob is decoded,
  * so listing is cheap whatever the accounts hold.  The values are the
  * ones the daemon last wrote; `scorekeeper show` evaluates one account
