@@ -103,13 +103,6 @@ typedef struct sk_delivery {
     size_t next_free;        /**< FREE: index + 1 of the next, 0 at end */
 } sk_delivery_t;
 
-/** An outbox to clear once its alerts are delivered. */
-typedef struct sk_confirm_item {
-    char id[SK_ACCOUNT_MAX + 1]; /**< the account */
-    uint64_t gen;   /**< generation the outbox was written at */
-    int64_t due_ms; /**< the account's due time once it is cleared */
-} sk_confirm_item_t;
-
 /**
  * A flushed batch (or scheduler tick) whose alerts are still on their
  * way.  Its offsets are committed, in batch order, once every alert is
@@ -119,7 +112,7 @@ typedef struct sk_inflight {
     uint64_t seq;       /**< increasing */
     rd_kafka_topic_partition_list_t *offsets; /**< to commit; may be NULL */
     size_t outstanding; /**< its alerts without a successful report */
-    sk_confirm_item_t *confirms; /**< outboxes to clear; owned */
+    sk_redis_confirm_t *confirms; /**< outboxes to clear; owned */
     size_t n_confirms;
 } sk_inflight_t;
 
@@ -227,9 +220,8 @@ int sk_producer_start(sk_daemon_t *d, char *errstr, size_t errlen);
 void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
                              const char *error);
 /** Produce the alerts of @p e's outbox not produced yet, as part of
- *  in-flight batch @p seq; *@p n counts them. */
-int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq,
-                       size_t *n);
+ *  in-flight batch @p seq. */
+int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq);
 /**
  * @brief Wait until every dead letter of the batch is delivered,
  *        producing failed ones again (with backoff).
@@ -256,7 +248,7 @@ void sk_inflight_delivered(sk_daemon_t *d, uint64_t seq);
  *  clear the outboxes @p confirms (taken) once its alerts are delivered. */
 void sk_inflight_attach(sk_daemon_t *d, uint64_t seq,
                         rd_kafka_topic_partition_list_t *offsets,
-                        sk_confirm_item_t *confirms, size_t n_confirms);
+                        sk_redis_confirm_t *confirms, size_t n_confirms);
 /**
  * @brief Complete what can be: serve reports, clear delivered outboxes,
  *        commit offsets in batch order.  With @p drain, wait until

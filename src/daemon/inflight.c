@@ -73,7 +73,7 @@ void sk_inflight_delivered(sk_daemon_t *d, uint64_t seq)
 
 void sk_inflight_attach(sk_daemon_t *d, uint64_t seq,
                         rd_kafka_topic_partition_list_t *offsets,
-                        sk_confirm_item_t *confirms, size_t n_confirms)
+                        sk_redis_confirm_t *confirms, size_t n_confirms)
 {
     sk_inflight_t *b = find(d, seq);
 
@@ -104,24 +104,15 @@ static void drop_head(sk_daemon_t *d)
 static int confirm(sk_daemon_t *d, sk_inflight_t *b, char *errstr,
                    size_t errlen)
 {
-    sk_redis_confirm_t *items;
-    int rc;
+    sk_redis_confirm_t *items = b->confirms;
 
     if (b->n_confirms == 0)
         return SK_OK;
-    if (!(items = calloc(b->n_confirms, sizeof *items))) {
-        snprintf(errstr, errlen, "out of memory");
+    if (SK_REDIS_TIMED(d, sk_redis_confirm_outboxes(d->redis, items,
+                                                    b->n_confirms, errstr,
+                                                    errlen)) != SK_OK)
         return SK_ERR;
-    }
     for (size_t i = 0; i < b->n_confirms; i++) {
-        items[i].id = b->confirms[i].id;
-        items[i].gen = b->confirms[i].gen;
-        items[i].due_ms = b->confirms[i].due_ms;
-    }
-    rc = SK_REDIS_TIMED(d, sk_redis_confirm_outboxes(d->redis, items,
-                                                     b->n_confirms, errstr,
-                                                     errlen));
-    for (size_t i = 0; rc == SK_OK && i < b->n_confirms; i++) {
         sk_cache_entry_t *e = sk_cache_get(d->cache, items[i].id);
         /* An entry written again since carries the outbox on; its own
          * batch clears it. */
@@ -136,8 +127,7 @@ static int confirm(sk_daemon_t *d, sk_inflight_t *b, char *errstr,
             sk_cache_remove(d->cache, e);
         }
     }
-    free(items);
-    return rc;
+    return SK_OK;
 }
 
 /* Complete the oldest batches whose alerts are all delivered. */

@@ -18,8 +18,9 @@
  *     bucket of accounts): the state, the readable scores, the positions
  *     (inside the state) and the outbox of new alerts together; then the
  *     indexes and due times, which Redis updates while
- *   - every outbox is produced; then wait for every delivery report;
- *   - clear the outboxes; the caller then commits the offsets.
+ *   - the new alerts are produced; the dead letters are waited for;
+ *   - the batch goes to inflight.c, which clears its outboxes and commits
+ *     its offsets once its alerts are delivered, in batch order.
  *  Any failure drops the batch's entries from the cache (their memory is
  *  ahead of Redis) and the batch is processed again from Redis' state:
  *  positions make that idempotent.  A conflict (another writer changed an
@@ -371,7 +372,7 @@ int sk_pipeline_flush(sk_daemon_t *d,
 {
     size_t nw = 0, nc = 0;
     bool conflict = false;
-    sk_confirm_item_t *confirms = NULL;
+    sk_redis_confirm_t *confirms = NULL;
     uint64_t seq;
     int rc;
 
@@ -436,10 +437,9 @@ int sk_pipeline_flush(sk_daemon_t *d,
     nc = 0;
     for (size_t i = 0; i < d->n_dirty; i++) {
         sk_cache_entry_t *e = d->dirty[i];
-        size_t produced = 0;
         if (e->outbox.n == 0)
             continue;
-        if (sk_producer_outbox(d, e, seq, &produced) != SK_OK) {
+        if (sk_producer_outbox(d, e, seq) != SK_OK) {
             snprintf(errstr, errlen, "account %s: cannot produce its outbox",
                      e->id);
             sk_inflight_attach(d, seq, NULL, confirms, nc);

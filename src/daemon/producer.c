@@ -246,8 +246,7 @@ void sk_producer_dead_letter(sk_daemon_t *d, size_t i, const char *reason,
     produce(d, idx);
 }
 
-int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq,
-                       size_t *n)
+int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq)
 {
     size_t pos = e->outbox_sent, plen, idx;
     const char *payload;
@@ -269,7 +268,6 @@ int sk_producer_outbox(sk_daemon_t *d, sk_cache_entry_t *e, uint64_t seq,
         sk_inflight_produced(d, seq);
         produce(d, idx);
         e->outbox_sent = pos;
-        (*n)++;
     }
     return rc < 0 ? SK_ERR : SK_OK;
 }

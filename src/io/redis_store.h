@@ -197,7 +197,7 @@ int sk_redis_settle(sk_redis_t *r, char *errstr, size_t errlen);
 
 /** One outbox whose alerts are confirmed delivered. */
 typedef struct sk_redis_confirm {
-    const char *id; /**< the account */
+    char id[SK_ACCOUNT_MAX + 1]; /**< the account */
     uint64_t gen;   /**< generation the outbox was written at */
     int64_t due_ms; /**< the account's next evaluation, INT64_MAX none */
     bool cleared;   /**< out: false when the account changed since */
